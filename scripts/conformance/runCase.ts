@@ -1,5 +1,6 @@
 // Runs one diffusers conformance case (tests/conformance/FORMAT.md) through our schedulers.
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { createScheduler } from '../../src/engine/schedulers';
 import type { Scheduler, StepOptions } from '../../src/engine/schedulers';
@@ -118,7 +119,7 @@ export function runCase(c: ConformanceCase): CaseResult {
       final = runPndm(scheduler as PndmLike, x);
     } else {
       if (c.loop === 'scaled-overwrite') x = advance(x, x.mul(scheduler.initNoiseSigma));
-      let ts = Array.from(scheduler.timesteps);
+      let ts: number[] = Array.from(scheduler.timesteps);
       if (c.withNoise) {
         ts = ts.slice(c.withNoise.tStart * scheduler.order);
         const noise = deterministicTensor(c.sampleShape, true);

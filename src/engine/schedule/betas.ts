@@ -4,12 +4,7 @@
 import { f32, torchLinspaceF32 } from './numpy';
 
 export type BetaScheduleName =
-  | 'linear'
-  | 'scaled_linear'
-  | 'squaredcos_cap_v2'
-  | 'sigmoid'
-  | 'exp'
-  | 'laplace';
+  'linear' | 'scaled_linear' | 'squaredcos_cap_v2' | 'sigmoid' | 'exp' | 'laplace';
 
 /** The config keys (diffusers spelling) that decide the training noise schedule. */
 export interface NoiseScheduleConfig {

@@ -14,11 +14,19 @@ export function linspace(start: number, stop: number, num: number): number[] {
   return out;
 }
 
-/** numpy.arange(start, stop, step) for numbers. */
+/**
+ * numpy.arange(start, stop, step) for numbers. numpy stores `start` and `start + step`, then fills
+ * the rest as `start + i * delta` with `delta = (start + step) - start` (its DOUBLE_fill). For a
+ * fractional step such as 1000 / 48 that delta differs from `step` in the last bits, which flips
+ * np.round at exact halves (e.g. "trailing" spacing, 48 steps: 62.5).
+ */
 export function arange(start: number, stop: number, step = 1): number[] {
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) out[i] = start + i * step;
+  if (n > 0) out[0] = start;
+  if (n > 1) out[1] = start + step;
+  const delta = start + step - start;
+  for (let i = 2; i < n; i++) out[i] = start + i * delta;
   return out;
 }
 

@@ -1,11 +1,16 @@
 // Pieces several schedulers share. Each is a direct port of the diffusers helper it names.
 import * as tf from '@tensorflow/tfjs-core';
+// Registers tensor.mul(...)-style chained ops (runtime and types), which tfjs-core alone lacks.
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { PredictionType } from './types';
 
 /** Fill defaults, dropping keys whose value is undefined; decode "Infinity" strings (FORMAT.md §3). */
-export function withDefaults<C extends object>(defaults: C, overrides?: Record<string, unknown>): C {
-  const out: Record<string, unknown> = { ...defaults };
+export function withDefaults<C extends object>(
+  defaults: C,
+  overrides?: Record<string, unknown>,
+): C {
+  const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
   for (const [key, value] of Object.entries(overrides ?? {})) {
     if (value === undefined) continue;
     out[key] = value === 'Infinity' || value === '-Infinity' ? Number(value) : value;

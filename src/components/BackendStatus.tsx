@@ -1,0 +1,60 @@
+import { BACKENDS, isBackendName } from '../engine/backend';
+import { startEngine } from '../engineClient';
+import { useAppStore } from '../store';
+
+/** Which tfjs backend runs and why, with a menu to override the automatic choice. */
+export function BackendStatus() {
+  const engine = useAppStore((s) => s.engine);
+  const choice = useAppStore((s) => s.backendChoice);
+  const setChoice = useAppStore((s) => s.setBackendChoice);
+
+  const onChange = (value: string) => {
+    const next = isBackendName(value) ? value : null;
+    setChoice(next);
+    const url = new URL(window.location.href);
+    if (next) url.searchParams.set('backend', next);
+    else url.searchParams.delete('backend');
+    window.history.replaceState(null, '', url);
+    startEngine(next);
+  };
+
+  return (
+    <section className="backend-status" aria-label="Engine status">
+      <label>
+        Backend{' '}
+        <select value={choice ?? 'auto'} onChange={(e) => onChange(e.target.value)}>
+          <option value="auto">Automatic</option>
+          {BACKENDS.map((b) => (
+            <option key={b} value={b}>
+              {b}
+            </option>
+          ))}
+        </select>
+      </label>
+      <output
+        data-testid="backend-name"
+        data-state={engine.state}
+        data-backend={engine.backend ?? ''}
+      >
+        {engine.state === 'starting' && 'Starting the engine…'}
+        {engine.state === 'failed' && 'The engine could not start'}
+        {engine.state === 'ready' && (
+          <>
+            Running on <strong>{engine.backend}</strong> because {engine.reason}
+            {engine.selfCheckOk ? '' : ' (self-check failed!)'}
+          </>
+        )}
+      </output>
+      {engine.failures.length > 0 && (
+        <details>
+          <summary>Backends that failed first</summary>
+          <ul>
+            {engine.failures.map((f) => (
+              <li key={f}>{f}</li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </section>
+  );
+}

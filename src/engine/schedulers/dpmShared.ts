@@ -7,7 +7,8 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import { makeNoiseTables, type NoiseScheduleConfig } from '../schedule/betas';
 import { arange, f32, interp, linspace, roundHalfEven } from '../schedule/numpy';
 import { exponentialSigmas, karrasSigmas, luLambdas, sigmaToT } from '../schedule/sigmas';
-import type { TimestepSpacing } from './types';
+import { thresholdSample } from './common';
+import type { PredictionType, StepOptions, TimestepSpacing } from './types';
 
 /** Training-time tables, stored as float32 like diffusers' torch tensors. */
 export interface DpmTrainingTables {
@@ -253,4 +254,153 @@ export function addNoiseAtSigma(
   // diffusers casts the sigma table to the sample dtype (float32) before this arithmetic.
   const { alphaT, sigmaT } = sigmaToAlphaSigmaT(f32(sigma), useFlowSigmas);
   return tf.tidy(() => tf.add(tf.mul(originalSamples, f32(alphaT)), tf.mul(noise, f32(sigmaT))));
+}
+
+// ---- Step helpers shared by the multistep and singlestep solvers ----
+
+export type DpmAlgorithm = 'dpmsolver' | 'dpmsolver++' | 'sde-dpmsolver' | 'sde-dpmsolver++';
+export type DpmPredictionType = PredictionType | 'flow_prediction';
+
+/** The __init__ checks: 'deis' maps to dpmsolver++ (for from_config switching), others throw. */
+export function normalizeAlgorithm(type: string, supported: readonly DpmAlgorithm[]): DpmAlgorithm {
+  if ((supported as readonly string[]).includes(type)) return type as DpmAlgorithm;
+  if (type === 'deis') return 'dpmsolver++';
+  throw new Error(`${type} is not implemented for the DPM-Solver schedulers`);
+}
+
+/** The __init__ check: DEIS/UniPC solver types map to midpoint, unknown ones throw. */
+export function normalizeSolverType(type: string): 'midpoint' | 'heun' {
+  if (type === 'midpoint' || type === 'heun') return type;
+  if (type === 'logrho' || type === 'bh1' || type === 'bh2') return 'midpoint';
+  throw new Error(`${type} is not implemented for the DPM-Solver schedulers`);
+}
+
+/** The DPM-Solver __init__ raises NotImplementedError for any other beta schedule. */
+export function checkBetaSchedule(cfg: { beta_schedule: string; trained_betas: unknown }): void {
+  if (cfg.trained_betas != null) return;
+  if (!['linear', 'scaled_linear', 'squaredcos_cap_v2'].includes(cfg.beta_schedule)) {
+    throw new Error(`${cfg.beta_schedule} is not implemented for the DPM-Solver schedulers`);
+  }
+}
+
+/** Only one of use_beta_sigmas, use_exponential_sigmas, use_karras_sigmas may be set. */
+export function checkSigmaKinds(cfg: {
+  use_beta_sigmas: boolean;
+  use_exponential_sigmas: boolean;
+  use_karras_sigmas: boolean;
+}): void {
+  const set = [cfg.use_beta_sigmas, cfg.use_exponential_sigmas, cfg.use_karras_sigmas];
+  if (set.filter(Boolean).length > 1) {
+    throw new Error(
+      'Only one of `config.use_beta_sigmas`, `config.use_exponential_sigmas`, `config.use_karras_sigmas` can be used.',
+    );
+  }
+}
+
+export interface DpmOutputConfig {
+  algorithm_type: DpmAlgorithm;
+  prediction_type: DpmPredictionType;
+  thresholding: boolean;
+  dynamic_thresholding_ratio: number;
+  sample_max_value: number;
+  variance_type: 'learned' | 'learned_range' | null;
+  use_flow_sigmas: boolean;
+}
+
+/**
+ * diffusers' convert_model_output: DPM-Solver++ integrates the data prediction x_0, DPM-Solver the
+ * noise prediction eps, whatever the model predicts. `sigma` is the plan's sigma at this step.
+ */
+export function convertDpmModelOutput(
+  modelOutput: Tensor,
+  sample: Tensor,
+  sigma: number,
+  cfg: DpmOutputConfig,
+): Tensor {
+  const { alphaT, sigmaT } = sigmaToAlphaSigmaT(sigma, cfg.use_flow_sigmas);
+  const learned = cfg.variance_type === 'learned' || cfg.variance_type === 'learned_range';
+  const type = cfg.prediction_type;
+  if (cfg.algorithm_type === 'dpmsolver++' || cfg.algorithm_type === 'sde-dpmsolver++') {
+    const x0 = tf.tidy(() => {
+      if (type === 'epsilon') {
+        // DPM-Solver and DPM-Solver++ only need the "mean" output.
+        const eps = learned ? dropLearnedVariance(modelOutput) : modelOutput;
+        return tf.div(tf.sub(sample, tf.mul(eps, sigmaT)), alphaT);
+      }
+      if (type === 'sample') return modelOutput.clone();
+      if (type === 'v_prediction')
+        return tf.sub(tf.mul(sample, alphaT), tf.mul(modelOutput, sigmaT));
+      // flow_prediction uses the plan's raw sigma, not the (clamped) sigma_t.
+      if (type === 'flow_prediction') return tf.sub(sample, tf.mul(modelOutput, sigma));
+      throw new Error(
+        `prediction_type given as ${String(type)} must be one of \`epsilon\`, \`sample\`, \`v_prediction\`, or \`flow_prediction\`.`,
+      );
+    });
+    if (!cfg.thresholding) return x0;
+    const thresholded = thresholdSample(x0, cfg.dynamic_thresholding_ratio, cfg.sample_max_value);
+    x0.dispose();
+    return thresholded;
+  }
+  const eps = tf.tidy(() => {
+    if (type === 'epsilon') return learned ? dropLearnedVariance(modelOutput) : modelOutput.clone();
+    if (type === 'sample') return tf.div(tf.sub(sample, tf.mul(modelOutput, alphaT)), sigmaT);
+    if (type === 'v_prediction') return tf.add(tf.mul(modelOutput, alphaT), tf.mul(sample, sigmaT));
+    throw new Error(
+      `prediction_type given as ${String(type)} must be one of \`epsilon\`, \`sample\`, or \`v_prediction\`.`,
+    );
+  });
+  if (!cfg.thresholding) return eps;
+  // Threshold the implied x_0, then turn it back into eps.
+  return tf.tidy(() => {
+    const x0 = tf.div(tf.sub(sample, tf.mul(eps, sigmaT)), alphaT);
+    const thresholded = thresholdSample(x0, cfg.dynamic_thresholding_ratio, cfg.sample_max_value);
+    eps.dispose();
+    return tf.div(tf.sub(sample, tf.mul(thresholded, alphaT)), sigmaT);
+  });
+}
+
+/** Σ c_i·T_i, accumulated left to right like diffusers' `a * x - b * y + ...` expressions. */
+export function combine(terms: ReadonlyArray<readonly [number, Tensor]>): Tensor {
+  return tf.tidy(() => {
+    let acc = tf.mul(terms[0][1], terms[0][0]);
+    for (let k = 1; k < terms.length; k++) acc = tf.add(acc, tf.mul(terms[k][1], terms[k][0]));
+    return acc;
+  });
+}
+
+/** Noise for an SDE step: options.varianceNoise (caller-owned), else the generator's draw. */
+export function drawSdeNoise(
+  shape: number[],
+  options: StepOptions,
+): { tensor: Tensor; dispose(): void } {
+  if (options.varianceNoise) return { tensor: options.varianceNoise, dispose: () => {} };
+  // Without a generator diffusers draws from torch's global RNG; ours is tf.randomNormal.
+  const tensor = options.generator ? options.generator.randn(shape) : tf.randomNormal(shape);
+  return { tensor, dispose: () => tensor.dispose() };
+}
+
+/** What add_noise reads from a DPM scheduler to pick its sigma. */
+export interface DpmPlanPosition {
+  readonly timesteps: Float32Array;
+  readonly sigmas: Float32Array;
+  readonly stepIndex: number | null;
+  readonly beginIndex: number | null;
+}
+
+/**
+ * diffusers' add_noise of the DPM family: the sigma is found by timestep lookup when no begin index
+ * is set (training, or pipelines without set_begin_index), else at the current step (inpainting
+ * after the first step) or the begin index (img2img before it).
+ */
+export function addNoiseForPlan(
+  plan: DpmPlanPosition,
+  originalSamples: Tensor,
+  noise: Tensor,
+  timestep: number,
+  useFlowSigmas: boolean,
+): Tensor {
+  let index: number;
+  if (plan.beginIndex === null) index = indexForTimestepOrLast(timestep, plan.timesteps);
+  else index = plan.stepIndex ?? plan.beginIndex;
+  return addNoiseAtSigma(originalSamples, noise, plan.sigmas[index], useFlowSigmas);
 }

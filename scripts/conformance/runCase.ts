@@ -131,10 +131,8 @@ export function runCase(c: ConformanceCase): CaseResult {
       }
       final = runLoop(c, scheduler, x, ts);
     }
-    const abs = final.abs();
-    const sum = abs.sum().dataSync()[0];
+    const sum = tf.tidy(() => final.abs().sum().dataSync()[0]);
     const mean = sum / final.size;
-    abs.dispose();
     final.dispose();
     const { expected } = c;
     const meanOk = Math.abs(mean - expected.mean) < expected.meanTol;

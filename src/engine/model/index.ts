@@ -1,0 +1,10 @@
+export { CARD_FORMAT, parseModelCard } from './card';
+export type { ModelCard, TensorEntry, UNetConfig, WeightDtype } from './card';
+export { ModelLoadError } from './errors';
+export { fetchModel } from './fetchModel';
+export type { LoadedModel } from './fetchModel';
+export { timestepFeatures } from './embedding';
+export { decodeWeights, sha256Hex } from './weights';
+export type { DecodeOptions, HostTensor } from './weights';
+export { UNet, loadUNet } from './unet';
+export type { Timesteps } from './unet';

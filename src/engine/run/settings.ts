@@ -1,0 +1,88 @@
+// What the user controls in a run, and which changes need the remaining steps re-planned.
+import type { TimestepSpacing } from '../schedulers/types';
+
+export type SigmaSchedule = 'default' | 'karras' | 'exponential';
+
+export interface SourceImage {
+  /** One image, HWC, values in [-1, 1]. */
+  pixels: Float32Array;
+}
+
+export interface InpaintSettings extends SourceImage {
+  /** HW, 1 where the image is re-imagined, 0 where the source is kept (fractions feather). */
+  mask: Float32Array;
+}
+
+export interface Img2ImgSettings extends SourceImage {
+  /** 0 keeps the source, 1 starts from pure noise (diffusers' img2img strength). */
+  strength: number;
+}
+
+export interface RunSettings {
+  /** A sampler preset name from samplerPresets.ts, e.g. "DPM++ 2M". */
+  sampler: string;
+  steps: number;
+  /** null keeps the scheduler's own default spacing. */
+  spacing: TimestepSpacing | null;
+  sigmaSchedule: SigmaSchedule;
+  guidanceScale: number;
+  /** DDIM's eta (ignored by other samplers). */
+  eta: number;
+  /** One class id per image. */
+  classes: number[];
+  /** One seed per image: the batch size is seeds.length. */
+  seeds: number[];
+  inpaint: InpaintSettings | null;
+  img2img: Img2ImgSettings | null;
+}
+
+/** Changes that alter the plan of remaining timesteps. */
+export const REPLAN_KEYS = ['sampler', 'steps', 'spacing', 'sigmaSchedule'] as const;
+
+export function needsReplan(patch: Partial<RunSettings>): boolean {
+  return REPLAN_KEYS.some((key) => key in patch);
+}
+
+export function validateSettings(
+  s: RunSettings,
+  imageShape: readonly [number, number, number],
+  numClasses: number,
+): void {
+  const [height, width, channels] = imageShape;
+  const imageSize = height * width * channels;
+  if (!Number.isInteger(s.steps) || s.steps < 1 || s.steps > 1000) {
+    throw new Error(`Steps must be a whole number from 1 to 1000 (got ${s.steps})`);
+  }
+  if (!Number.isFinite(s.guidanceScale) || s.guidanceScale < 0 || s.guidanceScale > 50) {
+    throw new Error(`Guidance scale must be between 0 and 50 (got ${s.guidanceScale})`);
+  }
+  if (!Number.isFinite(s.eta) || s.eta < 0 || s.eta > 1) {
+    throw new Error(`eta must be between 0 and 1 (got ${s.eta})`);
+  }
+  if (s.seeds.length < 1 || s.seeds.length > 64) {
+    throw new Error(`Batch size must be 1 to 64 (got ${s.seeds.length})`);
+  }
+  if (!s.seeds.every((seed) => Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
+    throw new Error('Seeds must be whole numbers from 0 to 4294967295');
+  }
+  if (s.classes.length !== s.seeds.length) {
+    throw new Error(
+      `Need one class per image (${s.classes.length} classes, ${s.seeds.length} images)`,
+    );
+  }
+  if (!s.classes.every((c) => Number.isInteger(c) && c >= 0 && c <= numClasses)) {
+    throw new Error(`Class ids must be 0 to ${numClasses - 1} (or ${numClasses}, no class)`);
+  }
+  const source = s.inpaint ?? s.img2img;
+  if (source && source.pixels.length !== imageSize) {
+    throw new Error(
+      `The source image has ${source.pixels.length} values, the model needs ${imageSize}`,
+    );
+  }
+  if (s.inpaint && s.inpaint.mask.length !== height * width) {
+    throw new Error(`The mask has ${s.inpaint.mask.length} values, the image ${height}x${width}`);
+  }
+  if (s.img2img && !(s.img2img.strength >= 0 && s.img2img.strength <= 1)) {
+    throw new Error(`Strength must be between 0 and 1 (got ${s.img2img.strength})`);
+  }
+}

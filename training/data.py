@@ -116,15 +116,21 @@ def load(dataset, split="train"):
 
 
 def stage(dataset):
-    """Copies the raw files into training/data/<dataset>/ so they travel with the work tree."""
+    """Copies the raw files, gzipped (MNIST 11 MB, Fashion-MNIST 30 MB), into training/data/<dataset>/
+    so they can travel with the work tree to a machine without node_modules or the Debian package."""
     target = os.path.join(STAGED_DATA_DIR, dataset)
     os.makedirs(target, exist_ok=True)
     for image_name, label_name in SPLIT_FILES.values():
         for base in (image_name, label_name):
             source = _find_file(dataset, base)
-            destination = os.path.join(target, os.path.basename(source))
-            if os.path.abspath(source) != os.path.abspath(destination):
+            destination = os.path.join(target, base + ".gz")
+            if os.path.abspath(source) == os.path.abspath(destination):
+                continue
+            if source.endswith(".gz"):
                 shutil.copyfile(source, destination)
+            else:
+                with open(source, "rb") as f_in, gzip.open(destination, "wb") as f_out:
+                    shutil.copyfileobj(f_in, f_out)
     return target
 
 

@@ -30,7 +30,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
-from train_diffusion import CHECKPOINT_ROOT, latest_checkpoint  # noqa: E402
+from train_diffusion import CHECKPOINT_ROOT, latest_checkpoint, load_checkpoint  # noqa: E402
 from unet import UNet, count_parameters, estimate_flops_per_sample, timestep_features  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -162,7 +162,7 @@ def write_json(path, obj, indent=2):
 def main(argv=None):
     args = parse_args(argv)
     ckpt_path = resolve_checkpoint(args.dataset, args.checkpoint)
-    ckpt = torch.load(ckpt_path, map_location="cpu")
+    ckpt = load_checkpoint(ckpt_path)
     model_id = args.dataset
     model_dir = os.path.join(args.out_dir, model_id)
     os.makedirs(model_dir, exist_ok=True)

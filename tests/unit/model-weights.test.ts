@@ -11,6 +11,7 @@ import {
   loadUNet,
   parseModelCard,
   sha256Hex,
+  sha256HexPortable,
   type ModelCard,
 } from '../../src/engine/model';
 import { decodeFloat16 } from '../../src/engine/model/float16';
@@ -45,6 +46,19 @@ describe('float16 decoding', () => {
     expect(values.slice(0, 7)).toEqual([1, -2, 65504, 2 ** -24, -0, Infinity, -Infinity]);
     expect(values[7]).toBeNaN();
     expect(values[8]).toBeCloseTo(1 / 3, 3);
+  });
+});
+
+describe('sha256', () => {
+  it('the portable fallback (for http pages without crypto.subtle) matches WebCrypto', async () => {
+    expect(sha256HexPortable(new ArrayBuffer(0))).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
+    for (const length of [3, 55, 56, 63, 64, 65, 1000]) {
+      const bytes = Uint8Array.from({ length }, (_, i) => (i * 7919 + length) & 0xff);
+      expect(sha256HexPortable(bytes.buffer)).toBe(await sha256Hex(bytes.buffer));
+    }
+    expect(sha256HexPortable(freshWeights())).toBe(cardJson.weights.sha256);
   });
 });
 

@@ -5,6 +5,7 @@ import type { ModelCard, TensorEntry } from './card';
 import { planUNet, expectedTensorShapes } from './architecture';
 import { ModelLoadError } from './errors';
 import { decodeFloat16, decodeFloat32 } from './float16';
+import { sha256Hex } from './sha256';
 
 /** One decoded parameter, still in PyTorch layout. */
 export interface HostTensor {
@@ -22,11 +23,6 @@ export interface DecodeOptions {
 }
 
 const BYTES_PER_VALUE = { float16: 2, float32: 4 } as const;
-
-export async function sha256Hex(buffer: ArrayBuffer): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', buffer);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 function sameShape(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);

@@ -24,6 +24,8 @@ export interface StepOptions {
   sTmin?: number;
   sTmax?: number;
   sNoise?: number;
+  /** LMSDiscreteScheduler's `order` (how many past derivatives the multistep uses; default 4). */
+  order?: number;
 }
 
 export interface StepResult {

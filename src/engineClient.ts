@@ -1,7 +1,7 @@
 // The UI side of the worker: starts it, forwards commands, and files replies into the store.
 // It restarts the worker when the user picks another backend (tfjs cannot switch cleanly once
 // tensors live on a backend).
-import type { BackendName } from './engine/backend';
+import type { BackendName } from './engine/backendNames';
 import type { SchedulePlanRequest } from './engine/schedulePlan';
 import { useAppStore } from './store';
 import type { FromWorker, ToWorker } from './worker/protocol';

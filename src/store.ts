@@ -1,6 +1,7 @@
 // The app's state: what the user chose and what came back from the engine worker.
 import { create } from 'zustand';
-import type { AdapterReport, BackendName } from './engine/backend';
+import type { AdapterReport } from './engine/backend';
+import type { BackendName } from './engine/backendNames';
 import type { SchedulePlan, SchedulePlanRequest } from './engine/schedulePlan';
 
 export interface EngineStatus {

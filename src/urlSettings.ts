@@ -1,5 +1,5 @@
 // Settings read from the page URL. Anything odd is ignored with a message, never a crash.
-import { isBackendName, type BackendName } from './engine/backend';
+import { isBackendName, type BackendName } from './engine/backendNames';
 
 export interface UrlSettings {
   backend: BackendName | null;

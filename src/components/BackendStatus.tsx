@@ -1,4 +1,4 @@
-import { BACKENDS, isBackendName } from '../engine/backend';
+import { BACKENDS, isBackendName } from '../engine/backendNames';
 import { startEngine } from '../engineClient';
 import { useAppStore } from '../store';
 

@@ -3,12 +3,9 @@
 // docs in README), so a fallback adapter counts as "no GPU".
 import * as tf from '@tensorflow/tfjs-core';
 
-export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
+import type { BackendName } from './backendNames';
 
-export function isBackendName(value: unknown): value is BackendName {
-  return typeof value === 'string' && (BACKENDS as readonly string[]).includes(value);
-}
+export { BACKENDS, isBackendName, type BackendName } from './backendNames';
 
 /** What we learned from navigator.gpu.requestAdapter(). */
 export interface AdapterReport {

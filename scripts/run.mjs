@@ -25,7 +25,9 @@ await build({
   sourcemap: 'inline',
   logLevel: 'warning',
   // Node built-ins and CommonJS-only packages resolve at run time through this shim.
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
   mainFields: ['module', 'main'],
 });
 process.argv = [process.argv[0], entry, ...args];

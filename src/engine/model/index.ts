@@ -9,3 +9,4 @@ export { sha256Hex, sha256HexPortable } from './sha256';
 export type { DecodeOptions, HostTensor } from './weights';
 export { UNet, loadUNet } from './unet';
 export type { Timesteps } from './unet';
+export { runModelFromUNet } from './runModel';

@@ -57,6 +57,7 @@ function toStepOptions(kwargs: Record<string, unknown>): StepOptions {
     s_tmin: 'sTmin',
     s_tmax: 'sTmax',
     s_noise: 'sNoise',
+    order: 'order',
   };
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(kwargs)) {

@@ -1,0 +1,116 @@
+// The forward process on the user's source: x_t ~ q(x_t | x_0) for any t, with the noise drawn
+// by the engine's seeded RNG, so a seed shows the same noise here as in a run.
+import { useEffect, useMemo, useState } from 'react';
+import type { NoiseScheduleConfig } from '../../engine/schedule/betas';
+import {
+  TRAINING_SCHEDULE,
+  alphasCumprodFor,
+  forwardSample,
+  forwardStats,
+} from '../../source/forwardProcess';
+import { PIXEL_COUNT } from '../../source/grid';
+import { grayToRgba } from '../../source/render';
+import { useSourceStore } from '../../state/sourceStore';
+import { PixelCanvas } from './PixelCanvas';
+
+type GaussianNoise = (seed: number) => Float32Array;
+
+/**
+ * The engine's rng module also defines tfjs noise tensors, so importing it statically would pull
+ * tfjs into the UI bundle; it is loaded on first use instead (only its pure RNG runs here).
+ */
+function useGaussianNoise(): GaussianNoise | null {
+  const [noise, setNoise] = useState<GaussianNoise | null>(null);
+  useEffect(() => {
+    let live = true;
+    import('../../engine/rng').then(({ Xoshiro128, gaussianArray }) => {
+      if (live) setNoise(() => (seed: number) => gaussianArray(new Xoshiro128(seed), PIXEL_COUNT));
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return noise;
+}
+
+const formatNumber = (v: number) =>
+  v === 0 || (Math.abs(v) >= 0.001 && Math.abs(v) < 10000) ? v.toFixed(4) : v.toExponential(3);
+
+export function ForwardProcessView({
+  schedule = TRAINING_SCHEDULE,
+}: {
+  schedule?: NoiseScheduleConfig;
+}) {
+  const pixels = useSourceStore((s) => s.pixels);
+  const [timestep, setTimestep] = useState(500);
+  const [seed, setSeed] = useState(0);
+  const gaussian = useGaussianNoise();
+  const alphasCumprod = alphasCumprodFor(schedule);
+  const maxT = alphasCumprod.length - 1;
+  const t = Math.min(timestep, maxT);
+  const stats = forwardStats(alphasCumprod[t]);
+
+  const noise = useMemo(() => (gaussian ? gaussian(seed) : null), [gaussian, seed]);
+  const rgba = useMemo(() => {
+    if (!pixels || !noise) return grayToRgba(null, PIXEL_COUNT);
+    return grayToRgba(forwardSample(pixels, noise, stats.alphaBar), PIXEL_COUNT);
+  }, [pixels, noise, stats.alphaBar]);
+
+  return (
+    <section className="forward-process" aria-label="Forward process">
+      <h3>Forward process q(x_t | x_0)</h3>
+      <p className="hint">
+        x_t = √ᾱ_t · x_0 + √(1 − ᾱ_t) · ε, the noisy image a model sees at timestep t (
+        {schedule.beta_schedule}, {schedule.num_train_timesteps} training steps). Shown clipped to
+        [−1, 1].
+      </p>
+      <div className="forward-body">
+        <PixelCanvas
+          rgba={rgba}
+          role="img"
+          aria-label="Forward process x_t"
+          className="forward-canvas"
+          data-timestep={t}
+          data-ready={pixels && noise ? 'true' : 'false'}
+        />
+        <div className="controls forward-controls">
+          <label>
+            Forward timestep
+            <input
+              type="range"
+              min={0}
+              max={maxT}
+              step={1}
+              value={t}
+              onChange={(e) => setTimestep(Number(e.target.value))}
+            />
+            <output>t = {t}</output>
+          </label>
+          <label>
+            Noise seed
+            <input
+              type="number"
+              min={0}
+              max={4294967295}
+              step={1}
+              value={seed}
+              onChange={(e) => {
+                const v = Number(e.target.value);
+                if (Number.isInteger(v) && v >= 0 && v < 2 ** 32) setSeed(v);
+              }}
+            />
+          </label>
+          <dl className="forward-stats">
+            <dt>ᾱ_t</dt>
+            <dd data-testid="forward-alpha-bar">{formatNumber(stats.alphaBar)}</dd>
+            <dt>SNR = ᾱ_t / (1 − ᾱ_t)</dt>
+            <dd data-testid="forward-snr">{formatNumber(stats.snr)}</dd>
+            <dt>log-SNR</dt>
+            <dd>{Math.log(stats.snr).toFixed(3)}</dd>
+          </dl>
+          {!pixels && <p className="hint">Choose a source image to see it noised.</p>}
+        </div>
+      </div>
+    </section>
+  );
+}

@@ -108,3 +108,43 @@ export function featherMask(mask: Float32Array, feather: number): Float32Array {
   }
   return out;
 }
+
+/** Distance from (px, py) to the segment a-b. */
+function distanceToSegment(px: number, py: number, a: Point, b: Point): number {
+  const dx = b.x - a.x;
+  const dy = b.y - a.y;
+  const lengthSq = dx * dx + dy * dy;
+  const f =
+    lengthSq === 0 ? 0 : Math.max(0, Math.min(1, ((px - a.x) * dx + (py - a.y) * dy) / lengthSq));
+  return Math.hypot(px - (a.x + f * dx), py - (a.y + f * dy));
+}
+
+/**
+ * A pen stroke on a [-1, 1] image: white with a one-pixel anti-aliased edge, brightening only, so
+ * hand drawing looks like the soft strokes of the training digits rather than hard blocks.
+ */
+export function drawSegment(
+  image: Float32Array,
+  from: Point,
+  to: Point,
+  size: number,
+): Float32Array {
+  const out = image.slice();
+  const radius = size / 2;
+  const x0 = Math.max(0, Math.floor(Math.min(from.x, to.x) - radius - 1));
+  const x1 = Math.min(IMAGE_SIZE - 1, Math.ceil(Math.max(from.x, to.x) + radius + 1));
+  const y0 = Math.max(0, Math.floor(Math.min(from.y, to.y) - radius - 1));
+  const y1 = Math.min(IMAGE_SIZE - 1, Math.ceil(Math.max(from.y, to.y) + radius + 1));
+  for (let y = y0; y <= y1; y++) {
+    for (let x = x0; x <= x1; x++) {
+      const coverage = Math.min(
+        1,
+        Math.max(0, radius + 0.5 - distanceToSegment(x + 0.5, y + 0.5, from, to)),
+      );
+      const value = coverage * 2 - 1;
+      const i = y * IMAGE_SIZE + x;
+      if (value > out[i]) out[i] = value;
+    }
+  }
+  return out;
+}

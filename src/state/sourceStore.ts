@@ -7,6 +7,7 @@ import {
   MAX_BRUSH,
   MAX_FEATHER,
   MIN_BRUSH,
+  drawSegment,
   emptyMask,
   featherMask,
   fullMask,
@@ -176,7 +177,7 @@ export const useSourceStore = create<SourceState>((set, get) => ({
       if (s.tool === 'draw') {
         if (!s.pixels) return {};
         return {
-          pixels: paintSegment(s.pixels, from, to, s.brushSize, 1),
+          pixels: drawSegment(s.pixels, from, to, s.brushSize),
           sourceVersion: s.sourceVersion + 1,
           error: null,
         };

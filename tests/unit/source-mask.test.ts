@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { IMAGE_SIZE, PIXEL_COUNT } from '../../src/source/grid';
 import {
   brushPixels,
+  drawSegment,
   emptyMask,
   featherMask,
   fullMask,
@@ -89,5 +90,25 @@ describe('mask operations', () => {
     const one = featherMask(mask, 1);
     expect(one[at(11, 10)]).toBeCloseTo(0.5, 6);
     expect(one[at(11, 11)]).toBe(0);
+  });
+});
+
+describe('pen drawing on the source', () => {
+  it('paints white along the line with a one-pixel soft edge and never darkens', () => {
+    const image = new Float32Array(PIXEL_COUNT).fill(-1);
+    image[at(3, 20)] = 0.5;
+    const drawn = drawSegment(image, { x: 4, y: 10.5 }, { x: 24, y: 10.5 }, 1);
+    for (let x = 4; x < 24; x++) expect(drawn[at(x, 10)]).toBe(1);
+    // Neighbouring rows are 1 px from the line: radius 0.5 + 0.5 edge - 1 = no coverage.
+    expect(drawn[at(10, 9)]).toBe(-1);
+    // End caps are round: pixel 3 has its centre 0.5 px beyond the end, half covered (0 in
+    // [-1, 1]).
+    expect(drawn[at(3, 10)]).toBeCloseTo(0, 6);
+    const thick = drawSegment(image, { x: 14, y: 14 }, { x: 14, y: 14 }, 3);
+    // 1.5 + 0.5 - 0.707: full coverage at the four pixels around the point; 0.42 at (15, 14).
+    expect(thick[at(13, 13)]).toBe(1);
+    expect(thick[at(15, 14)]).toBeCloseTo((2 - Math.hypot(1.5, 0.5)) * 2 - 1, 5);
+    expect(drawn[at(3, 20)]).toBe(0.5); // untouched
+    expect(image[at(10, 10)]).toBe(-1); // input not modified
   });
 });

@@ -74,9 +74,11 @@ describe('source store', () => {
     store().strokeTo({ x: 5, y: 5 }, { x: 20, y: 5 });
     const pixels = store().pixels!;
     expect(pixels).not.toBeNull();
-    const white = pixels.filter((v) => v === 1).length;
-    expect(white).toBeGreaterThan(15);
-    expect(white + pixels.filter((v) => v === -1).length).toBe(PIXEL_COUNT);
+    // A 2 px pen along row 5 (pixel centres at y = 4.5 and 5.5 are 0.5 from the line).
+    for (let x = 5; x < 20; x++) expect(pixels[5 * 28 + x]).toBe(1);
+    for (let x = 5; x < 20; x++) expect(pixels[4 * 28 + x]).toBe(1);
+    expect(pixels[7 * 28 + 10]).toBe(-1);
+    expect(pixels.every((v) => v >= -1 && v <= 1)).toBe(true);
     expect(store().sourceLabel).toBe('Drawing');
     expect(maskedCount(store().mask)).toBe(0); // drawing leaves the mask alone
     store().undo();

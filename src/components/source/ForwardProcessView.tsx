@@ -86,8 +86,8 @@ export function ForwardProcessView({
             />
             <output>t = {t}</output>
           </label>
-          <label>
-            Noise seed
+          <label title="Seed of the noise ε, drawn with the engine's RNG (the same ε an image with this seed starts from in a run)">
+            Noise draw
             <input
               type="number"
               min={0}

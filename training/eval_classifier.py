@@ -1,5 +1,5 @@
-"""The evaluation classifier: a small ordinary CNN on clean 28x28 images, shared by
-train_eval_classifier.py (which trains it) and evaluate.py (which scores generated samples with it).
+"""The evaluation classifier: a small ordinary CNN on clean 28x28 images, shared by train_eval_classifier.py
+(which trains it) and evaluate_samples.py (which scores generated samples with it).
 
 Architecture (EvalCNN): conv3x3 1->32, ReLU, conv3x3 32->32, BN, ReLU, maxpool 2 (14x14),
 conv3x3 32->64, ReLU, conv3x3 64->64, BN, ReLU, maxpool 2 (7x7), flatten, dropout 0.3,

@@ -7,7 +7,7 @@ Adam, batch 128, a few epochs, small random shifts (+-2 px) as augmentation; pri
 accuracy after every epoch. Writes
   training/checkpoints/eval-<dataset>.pt   float32 weights (gitignored)
   training/eval/eval-<dataset>.pt          the same weights as float16 (about 0.9 MB, committed), the
-                                           reference evaluate.py uses, so scores are reproducible
+                                           reference evaluate_samples.py uses, so scores are reproducible
                                            without retraining; its test accuracy is re-measured after
                                            the float16 rounding and stored in the file.
 Fails (exit 1) below --min-accuracy (default 0.99 for MNIST, 0.90 for Fashion-MNIST).

@@ -1,16 +1,25 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './components/App';
-import { startEngine } from './engineClient';
+import { loadModelList, setUrlClass, startEngine } from './engineClient';
 import { useAppStore } from './store';
-import { readUrlSettings } from './urlSettings';
+import { readUrlSettings, urlWithControls } from './urlSettings';
 import './styles.css';
 
 const url = readUrlSettings(window.location.search);
 const store = useAppStore.getState();
 url.warnings.forEach(store.addMessage);
 store.setBackendChoice(url.backend);
+store.setControls(url.controls);
+setUrlClass(url.classId);
 startEngine(url.backend);
+void loadModelList(url.model);
+
+// The URL always describes the current settings, so a link reproduces the same images.
+useAppStore.subscribe((state, previous) => {
+  if (state.controls === previous.controls || state.controls.modelId === null) return;
+  window.history.replaceState(null, '', urlWithControls(window.location.href, state.controls));
+});
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

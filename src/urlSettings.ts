@@ -1,25 +1,133 @@
 // Settings read from the page URL. Anything odd is ignored with a message, never a crash.
 import { isBackendName, type BackendName } from './engine/backendNames';
+import type { SigmaSchedule } from './engine/run/settings';
+import { SAMPLER_PRESETS, findSamplerPreset } from './engine/samplerPresets';
+import {
+  BATCH_SIZES,
+  MAX_GUIDANCE,
+  MAX_SEED,
+  MAX_STEPS,
+  SIGMA_SCHEDULES,
+  SPACING_CHOICES,
+  usesEta,
+  type BatchSize,
+  type RunControls,
+  type SpacingChoice,
+} from './runControls';
 
 export interface UrlSettings {
   backend: BackendName | null;
+  /** Model id as written; checked against public/models/index.json once that has loaded. */
+  model: string | null;
+  /** Class id as written; checked against the model's labels once the model has loaded. */
+  classId: number | null;
+  /** Run controls the URL set validly. */
+  controls: Partial<Omit<RunControls, 'modelId' | 'classId'>>;
   warnings: string[];
+}
+
+const shown = (raw: string) => (raw.length > 40 ? `${raw.slice(0, 40)}…` : raw);
+
+/** A whole number in [min, max], or null. */
+function wholeNumber(raw: string, min: number, max: number): number | null {
+  if (!/^\s*\d+\s*$/.test(raw)) return null;
+  const value = Number(raw);
+  return value >= min && value <= max ? value : null;
+}
+
+function decimal(raw: string, min: number, max: number): number | null {
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(raw)) return null;
+  const value = Number(raw);
+  return value >= min && value <= max ? value : null;
 }
 
 export function readUrlSettings(search: string): UrlSettings {
   const params = new URLSearchParams(search);
   const warnings: string[] = [];
-  let backend: BackendName | null = null;
-  const raw = params.get('backend');
-  if (raw !== null) {
-    const value = raw.trim().toLowerCase();
-    if (isBackendName(value)) backend = value;
-    else {
-      const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
-      warnings.push(
-        `Ignored backend="${shown}" in the URL: use webgpu, webgl, wasm or cpu. Choosing automatically.`,
-      );
-    }
-  }
-  return { backend, warnings };
+  const out: UrlSettings = { backend: null, model: null, classId: null, controls: {}, warnings };
+
+  /** Reads one parameter; a value `parse` refuses is reported with `expected`. */
+  const read = <T>(key: string, parse: (raw: string) => T | null, expected: string): T | null => {
+    const raw = params.get(key);
+    if (raw === null) return null;
+    const value = parse(raw);
+    if (value === null) warnings.push(`Ignored ${key}="${shown(raw)}" in the URL: ${expected}.`);
+    return value;
+  };
+
+  const backend = read(
+    'backend',
+    (raw) => {
+      const value = raw.trim().toLowerCase();
+      return isBackendName(value) ? value : null;
+    },
+    'use webgpu, webgl, wasm or cpu. Choosing automatically',
+  );
+  out.backend = backend;
+
+  const model = params.get('model');
+  if (model !== null) out.model = model.trim();
+  out.classId = read('class', (raw) => wholeNumber(raw, 0, 1000), 'use a class number');
+
+  const c = out.controls;
+  const sampler = read(
+    'sampler',
+    (raw) => findSamplerPreset(raw.trim())?.name ?? null,
+    `use one of ${SAMPLER_PRESETS.map((p) => p.name).join(', ')}`,
+  );
+  if (sampler !== null) c.sampler = sampler;
+  const steps = read('steps', (raw) => wholeNumber(raw, 1, MAX_STEPS), `use 1 to ${MAX_STEPS}`);
+  if (steps !== null) c.steps = steps;
+  const guidance = read(
+    'guidance',
+    (raw) => decimal(raw, 0, MAX_GUIDANCE),
+    `use a number from 0 to ${MAX_GUIDANCE}`,
+  );
+  if (guidance !== null) c.guidanceScale = guidance;
+  const eta = read('eta', (raw) => decimal(raw, 0, 1), 'use a number from 0 to 1');
+  if (eta !== null) c.eta = eta;
+  const seed = read('seed', (raw) => wholeNumber(raw, 0, MAX_SEED), `use 0 to ${MAX_SEED}`);
+  if (seed !== null) c.seed = seed;
+  const batch = read(
+    'batch',
+    (raw) => {
+      const value = wholeNumber(raw, 1, 16);
+      return BATCH_SIZES.find((b) => b === value) ?? null;
+    },
+    `use ${BATCH_SIZES.join(', ')}`,
+  );
+  if (batch !== null) c.batchSize = batch as BatchSize;
+  const schedule = read(
+    'schedule',
+    (raw) => SIGMA_SCHEDULES.find((s) => s === raw.trim()) ?? null,
+    `use ${SIGMA_SCHEDULES.join(', ')}`,
+  );
+  if (schedule !== null) c.sigmaSchedule = schedule as SigmaSchedule;
+  const spacing = read(
+    'spacing',
+    (raw) => SPACING_CHOICES.find((s) => s === raw.trim()) ?? null,
+    `use ${SPACING_CHOICES.join(', ')}`,
+  );
+  if (spacing !== null) c.spacing = spacing as SpacingChoice;
+  return out;
+}
+
+/** The URL of the page with these controls in its query (other parameters kept). */
+export function urlWithControls(href: string, controls: RunControls): string {
+  const url = new URL(href);
+  const set = (key: string, value: string | number | null) => {
+    if (value === null) url.searchParams.delete(key);
+    else url.searchParams.set(key, String(value));
+  };
+  set('model', controls.modelId);
+  set('class', controls.classId);
+  set('sampler', controls.sampler);
+  set('steps', controls.steps);
+  set('guidance', controls.guidanceScale);
+  set('seed', controls.seed);
+  set('batch', controls.batchSize);
+  set('schedule', controls.sigmaSchedule);
+  set('spacing', controls.spacing);
+  set('eta', usesEta(controls.sampler) ? controls.eta : null);
+  return url.href;
 }

@@ -1,8 +1,16 @@
 import { BackendStatus } from './BackendStatus';
+import { Controls } from './Controls';
+import { FrameViews } from './FrameViews';
 import { Messages } from './Messages';
-import { ScheduleExplorer } from './ScheduleExplorer';
+import { RunButtons } from './RunButtons';
+import { RunSchedule } from './RunSchedule';
+import { SourceEditor } from './source/SourceEditor';
+import { StepReadout } from './StepReadout';
+import { Timeline } from './Timeline';
+import { useRunKeys } from './useRunKeys';
 
 export function App() {
+  useRunKeys();
   return (
     <div className="app">
       <header className="app-header">
@@ -12,7 +20,18 @@ export function App() {
       </header>
       <Messages />
       <main>
-        <ScheduleExplorer />
+        <section className="playground" aria-label="Playground">
+          <Controls />
+          <RunButtons />
+          <StepReadout />
+          <FrameViews />
+          <Timeline />
+          <p className="keys-hint">
+            Keys: <kbd>Space</kbd> play/pause · <kbd>→</kbd> step · <kbd>←</kbd> step back
+          </p>
+          <RunSchedule />
+        </section>
+        <SourceEditor />
       </main>
     </div>
   );

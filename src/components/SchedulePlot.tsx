@@ -4,8 +4,11 @@ const WIDTH = 640;
 const HEIGHT = 220;
 const PAD = 32;
 
-/** alphā_t and log-SNR over training time, with the timesteps the sampler visits marked. */
-export function SchedulePlot({ plan }: { plan: SchedulePlan }) {
+/**
+ * alphā_t and log-SNR over training time, with the timesteps the sampler visits marked, and the
+ * timestep `current` (the step on show) ringed.
+ */
+export function SchedulePlot({ plan, current }: { plan: SchedulePlan; current?: number | null }) {
   const n = plan.alphasCumprod.length;
   const x = (t: number) => PAD + (t / (n - 1)) * (WIDTH - 2 * PAD);
   const y01 = (v: number) => HEIGHT - PAD - v * (HEIGHT - 2 * PAD);
@@ -42,6 +45,15 @@ export function SchedulePlot({ plan }: { plan: SchedulePlan }) {
           className="visit"
         />
       ))}
+      {current != null && (
+        <circle
+          cx={x(current)}
+          cy={y01(plan.alphasCumprod[Math.round(current)] ?? 0)}
+          r={7}
+          className="current-step"
+          data-testid="plot-current-step"
+        />
+      )}
       <text x={WIDTH - PAD} y={PAD - 10} className="legend" textAnchor="end">
         <tspan className="alpha">alphā_t</tspan> · <tspan className="snr">log-SNR (scaled)</tspan> ·
         dots: visited timesteps

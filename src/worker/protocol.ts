@@ -1,10 +1,80 @@
-// Messages between the UI thread and the engine worker. Plain data only (structured clone).
+// Messages between the UI thread and the engine worker. Plain data only (structured clone);
+// frame pixels travel as transferable ArrayBuffers.
 import type { AdapterReport, BackendName } from '../engine/backend';
-import type { SchedulePlanRequest, SchedulePlan } from '../engine/schedulePlan';
+import type { RunSettings } from '../engine/run/settings';
+import type { SchedulePlan } from '../engine/schedulePlan';
+
+/** What a run can change while it goes on (takes effect at the next step). */
+export type RunPatch = Partial<
+  Pick<
+    RunSettings,
+    'sampler' | 'steps' | 'spacing' | 'sigmaSchedule' | 'guidanceScale' | 'eta' | 'classes'
+  >
+> & { inpaint?: RunSettings['inpaint'] };
+
+/** The part of the settings that decides which timesteps a run visits. */
+export type PlanSettings = Pick<RunSettings, 'sampler' | 'steps' | 'spacing' | 'sigmaSchedule'>;
 
 export type ToWorker =
   | { type: 'init'; backend: BackendName | null }
-  | { type: 'plan'; requestId: number; request: SchedulePlanRequest };
+  /** `url` is the model folder, absolute (the worker's own base URL is its script's). */
+  | { type: 'loadModel'; id: string; url: string }
+  /** The plan a run with these settings would follow on the loaded model. */
+  | { type: 'runPlan'; requestId: number; settings: PlanSettings }
+  /** `autoplay: false` sets the run up paused at step 0 (a Step press before any run). */
+  | { type: 'start'; runId: number; settings: RunSettings; autoplay: boolean }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'step' }
+  | { type: 'stepBack' }
+  | { type: 'cancel' }
+  | { type: 'update'; patch: RunPatch };
+
+export type RunState = 'idle' | 'running' | 'paused' | 'done';
+
+/** Why a frame was posted ('update': the plan changed under the current image). */
+export type FrameCause = 'start' | 'run' | 'step' | 'back' | 'pause' | 'update' | 'final';
+
+/**
+ * One view of the whole batch: batch × height × width × channels bytes (NHWC), 0..255, or null
+ * when the view does not exist yet (the starting noise has no prediction).
+ */
+export type ViewBytes = ArrayBuffer | null;
+
+export interface FrameData {
+  runId: number;
+  /** Position along the run's path: 0 = starting noise, +1 per step, -1 per step back. */
+  index: number;
+  /** Model calls done in the current plan, and the plan's length. */
+  step: number;
+  totalSteps: number;
+  /** Timestep and sigma the model saw for this step (the starting noise: the first planned). */
+  timestep: number;
+  sigma: number;
+  batch: number;
+  height: number;
+  width: number;
+  channels: number;
+  sample: ArrayBuffer;
+  predictedX0: ViewBytes;
+  predictedNoise: ViewBytes;
+  /** Time inside the model's forward passes, and for the whole step (with read-back), in ms. */
+  modelMs: number;
+  totalMs: number;
+  /** tf.memory().numTensors after the step: tests use it to catch leaks. */
+  numTensors: number;
+  cause: FrameCause;
+}
+
+export interface ModelInfo {
+  id: string;
+  name: string;
+  classLabels: string[];
+  nullClassId: number;
+  imageSize: number;
+  channels: number;
+  parameterCount: number;
+}
 
 export type FromWorker =
   | {
@@ -17,5 +87,13 @@ export type FromWorker =
       /** A small computation on the chosen backend, proving it runs: sum of 1..n. */
       selfCheck: { expected: number; got: number };
     }
-  | { type: 'plan'; requestId: number; plan: SchedulePlan }
+  | { type: 'modelProgress'; id: string; loadedBytes: number; totalBytes: number | null }
+  | { type: 'modelLoaded'; model: ModelInfo }
+  /** The model could not be loaded; `kept` is the id of the model still in use, if any. */
+  | { type: 'modelError'; id: string; file: string; problem: string; kept: string | null }
+  | { type: 'runPlan'; requestId: number; plan: SchedulePlan }
+  /** The plan of the current run changed (start or a re-planning update). */
+  | { type: 'runPlanChanged'; runId: number; plan: SchedulePlan }
+  | { type: 'runState'; runId: number; state: RunState; canStepBack: boolean }
+  | ({ type: 'frame' } & FrameData)
   | { type: 'error'; context: string; message: string };

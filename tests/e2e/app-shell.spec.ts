@@ -40,18 +40,21 @@ test('a backend named in the URL is used, and a bad one is refused with a messag
   await expect(status).toHaveAttribute('data-state', 'ready');
 });
 
-test('the schedule explorer shows the timesteps the real scheduler visits', async ({ page }) => {
+test('the schedule plot shows the timesteps the real scheduler visits', async ({ page }) => {
   await page.goto('/');
   await expect(page.getByTestId('backend-name')).toHaveAttribute('data-state', 'ready');
   const timesteps = page.getByTestId('plan-timesteps');
   await expect(page.getByTestId('plan-summary')).toContainText('DPMSolverMultistepScheduler');
+  // The model's own spacing is "leading"; pick linspace to compare with diffusers' defaults.
+  await page.getByRole('combobox', { name: 'Spacing' }).selectOption('linspace');
   // diffusers DPMSolverMultistepScheduler, 1000 train steps, 20 steps, linspace spacing.
   await expect(timesteps).toHaveText(
     '999, 949, 899, 849, 799, 749, 699, 649, 599, 549, 500, 450, 400, 350, 300, 250, 200, 150, 100, 50',
   );
   await page.getByRole('combobox', { name: 'Sampler' }).selectOption('DDIM');
   await page.getByRole('spinbutton', { name: 'Steps' }).fill('10');
-  // DDIM default spacing in our menu is the one chosen (linspace): 999 ... 0 over 10 steps.
+  await page.getByRole('spinbutton', { name: 'Steps' }).press('Enter');
+  // DDIM, linspace over 10 steps: 999 ... 0.
   await expect(page.getByTestId('plan-summary')).toContainText('DDIMScheduler: 10 model calls');
   await expect(timesteps).toHaveText('999, 888, 777, 666, 555, 444, 333, 222, 111, 0');
 });

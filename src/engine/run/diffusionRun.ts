@@ -80,18 +80,54 @@ export class DiffusionRun {
     return this.settings;
   }
 
-  /** One model call and one scheduler step. */
+  /** One model call and one scheduler step (synchronous read-back: CPU, WASM, WebGL). */
   step(): StepFrame {
+    const before = (this.sample.dataSync() as Float32Array).slice();
+    const { frame, views } = this.advance(before);
+    try {
+      return {
+        ...frame,
+        sample: this.displaySample(),
+        predictedX0: views.predictedX0.dataSync() as Float32Array,
+        predictedNoise: views.predictedNoise.dataSync() as Float32Array,
+      };
+    } finally {
+      tf.dispose([views.predictedX0, views.predictedNoise]);
+    }
+  }
+
+  /**
+   * The same step with asynchronous read-back, for WebGPU: its synchronous read-back goes through
+   * a WebGPU canvas, which loses the device under SwiftShader. Call nothing else on the run until
+   * the promise settles.
+   */
+  async stepAsync(): Promise<StepFrame> {
+    const before = ((await this.sample.data()) as Float32Array).slice();
+    const { frame, views } = this.advance(before);
+    try {
+      const [sample, predictedX0, predictedNoise] = await Promise.all([
+        this.displaySampleAsync(),
+        views.predictedX0.data() as Promise<Float32Array>,
+        views.predictedNoise.data() as Promise<Float32Array>,
+      ]);
+      return { ...frame, sample, predictedX0, predictedNoise };
+    } finally {
+      tf.dispose([views.predictedX0, views.predictedNoise]);
+    }
+  }
+
+  /** The model call and scheduler step; `before` is the sample now, kept for stepBack. */
+  private advance(before: Float32Array): {
+    frame: Omit<StepFrame, 'sample' | 'predictedX0' | 'predictedNoise'>;
+    views: { predictedX0: Tensor; predictedNoise: Tensor };
+  } {
     if (this.done) throw new Error('The run is finished');
     const { denoiser } = this.model;
     const t = this.scheduler.timesteps[this.planIndex];
     const sigma = this.sigmaAt(this.planIndex);
-    this.snapshots.push({
-      planIndex: this.planIndex,
-      sample: (this.sample.dataSync() as Float32Array).slice(),
-    });
+    this.snapshots.push({ planIndex: this.planIndex, sample: before });
 
-    const frame = tf.tidy(() => {
+    const result = tf.tidy(() => {
       const modelInput = this.scheduler.scaleModelInput(this.sample, t) as Tensor4D;
       const output = guidedModelOutput(
         denoiser,
@@ -102,28 +138,26 @@ export class DiffusionRun {
       );
       const alpha = 1 / Math.sqrt(1 + sigma * sigma);
       const views = impliedViews(denoiser.predictionType, output, modelInput, alpha, sigma * alpha);
-      const result = this.scheduler.step(output, t, this.sample, {
+      const stepped = this.scheduler.step(output, t, this.sample, {
         eta: this.settings.eta,
         generator: this.noise,
       });
-      result.predOriginalSample?.dispose();
-      const next = this.applyKnownRegion(result.prevSample as Tensor4D, this.planIndex + 1);
+      stepped.predOriginalSample?.dispose();
+      const next = this.applyKnownRegion(stepped.prevSample as Tensor4D, this.planIndex + 1);
       return { next: tf.keep(next), views };
     });
     this.sample.dispose();
-    this.sample = frame.next;
+    this.sample = result.next;
     this.planIndex++;
-    const out: StepFrame = {
-      step: this.planIndex,
-      totalSteps: this.scheduler.timesteps.length,
-      timestep: t,
-      sigma,
-      sample: this.displaySample(),
-      predictedX0: frame.views.predictedX0.dataSync() as Float32Array,
-      predictedNoise: frame.views.predictedNoise.dataSync() as Float32Array,
+    return {
+      frame: {
+        step: this.planIndex,
+        totalSteps: this.scheduler.timesteps.length,
+        timestep: t,
+        sigma,
+      },
+      views: result.views,
     };
-    tf.dispose([frame.views.predictedX0, frame.views.predictedNoise]);
-    return out;
   }
 
   /**
@@ -177,13 +211,29 @@ export class DiffusionRun {
 
   /** The current sample in the variance-preserving space (the final image once done). */
   displaySample(): Float32Array {
-    return tf.tidy(() => {
-      if (sampleSpaceOf(this.scheduler) === 'variance-preserving' || this.done) {
-        return this.sample.dataSync() as Float32Array;
-      }
-      const sigma = this.sigmaAt(this.planIndex);
-      return this.sample.div(Math.sqrt(1 + sigma * sigma)).dataSync() as Float32Array;
-    });
+    const x = this.displaySampleTensor();
+    try {
+      return x.dataSync() as Float32Array;
+    } finally {
+      x.dispose();
+    }
+  }
+
+  async displaySampleAsync(): Promise<Float32Array> {
+    const x = this.displaySampleTensor();
+    try {
+      return (await x.data()) as Float32Array;
+    } finally {
+      x.dispose();
+    }
+  }
+
+  private displaySampleTensor(): Tensor {
+    if (sampleSpaceOf(this.scheduler) === 'variance-preserving' || this.done) {
+      return this.sample.clone();
+    }
+    const sigma = this.sigmaAt(this.planIndex);
+    return tf.tidy(() => this.sample.div(Math.sqrt(1 + sigma * sigma)));
   }
 
   dispose(): void {

@@ -1,0 +1,165 @@
+import type { SigmaSchedule } from '../engine/run/settings';
+import { SAMPLER_PRESETS } from '../engine/samplerPresets';
+import { changeControls } from '../engineClient';
+import {
+  BATCH_SIZES,
+  MAX_GUIDANCE,
+  MAX_SEED,
+  MAX_STEPS,
+  SIGMA_SCHEDULES,
+  SPACING_CHOICES,
+  randomSeed,
+  usesEta,
+  type BatchSize,
+  type SpacingChoice,
+} from '../runControls';
+import { useAppStore } from '../store';
+import { NumberField } from './NumberField';
+
+const SCHEDULE_LABELS: Record<SigmaSchedule, string> = {
+  default: 'Default (the sampler’s own)',
+  karras: 'Karras',
+  exponential: 'Exponential',
+};
+
+/**
+ * The run's settings. During a run, guidance, eta, class, sampler, steps, spacing and schedule
+ * apply from the next step on; seed, batch size and model apply to the next run.
+ */
+export function Controls() {
+  const controls = useAppStore((s) => s.controls);
+  const models = useAppStore((s) => s.models);
+  const model = useAppStore((s) => s.model);
+  const progress = useAppStore((s) => s.modelProgress);
+
+  return (
+    <section className="controls run-controls" aria-label="Controls">
+      <label>
+        Model
+        <select
+          value={controls.modelId ?? ''}
+          onChange={(e) => changeControls({ modelId: e.target.value })}
+        >
+          {models.map((m) => (
+            <option key={m.id} value={m.id}>
+              {m.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      {progress && (
+        <progress
+          aria-label="Model download"
+          value={progress.loadedBytes}
+          max={progress.totalBytes ?? undefined}
+        />
+      )}
+      <label>
+        Class
+        <select
+          value={controls.classId}
+          disabled={!model}
+          onChange={(e) => changeControls({ classId: Number(e.target.value) })}
+        >
+          {model?.classLabels.map((label, id) => (
+            <option key={id} value={id}>
+              {label}
+            </option>
+          ))}
+          {model && <option value={model.nullClassId}>None (unconditional)</option>}
+        </select>
+      </label>
+      <label>
+        Sampler
+        <select
+          value={controls.sampler}
+          onChange={(e) => changeControls({ sampler: e.target.value })}
+        >
+          {SAMPLER_PRESETS.map((p) => (
+            <option key={p.name} value={p.name}>
+              {p.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Schedule
+        <select
+          value={controls.sigmaSchedule}
+          onChange={(e) => changeControls({ sigmaSchedule: e.target.value as SigmaSchedule })}
+        >
+          {SIGMA_SCHEDULES.map((s) => (
+            <option key={s} value={s}>
+              {SCHEDULE_LABELS[s]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Spacing
+        <select
+          value={controls.spacing}
+          onChange={(e) => changeControls({ spacing: e.target.value as SpacingChoice })}
+        >
+          {SPACING_CHOICES.map((s) => (
+            <option key={s} value={s}>
+              {s === 'default' ? 'Default (the model’s)' : s}
+            </option>
+          ))}
+        </select>
+      </label>
+      <NumberField
+        label="Steps"
+        value={controls.steps}
+        min={1}
+        max={MAX_STEPS}
+        integer
+        onCommit={(steps) => changeControls({ steps })}
+      />
+      <NumberField
+        label="Guidance scale"
+        value={controls.guidanceScale}
+        min={0}
+        max={MAX_GUIDANCE}
+        step={0.5}
+        onCommit={(guidanceScale) => changeControls({ guidanceScale })}
+      />
+      {usesEta(controls.sampler) && (
+        <NumberField
+          label="Eta"
+          value={controls.eta}
+          min={0}
+          max={1}
+          step={0.1}
+          onCommit={(eta) => changeControls({ eta })}
+        />
+      )}
+      <div className="seed-field">
+        <NumberField
+          label="Seed"
+          value={controls.seed}
+          min={0}
+          max={MAX_SEED}
+          integer
+          onCommit={(seed) => changeControls({ seed })}
+        />
+        <button type="button" onClick={() => changeControls({ seed: randomSeed() })}>
+          Randomise seed
+        </button>
+      </div>
+      <label>
+        Batch size
+        <select
+          value={controls.batchSize}
+          onChange={(e) => changeControls({ batchSize: Number(e.target.value) as BatchSize })}
+        >
+          {BATCH_SIZES.map((b) => (
+            <option key={b} value={b}>
+              {b}
+            </option>
+          ))}
+        </select>
+      </label>
+    </section>
+  );
+}

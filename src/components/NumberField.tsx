@@ -1,0 +1,58 @@
+import { useState } from 'react';
+
+/**
+ * A number input that commits on Enter, on leaving the field, and on the arrow keys or spinner,
+ * not on every keystroke: typing "15" into Steps must not re-plan a running run to 1 step first.
+ * Values outside [min, max] or not numbers are not committed; the field shows the last good one.
+ */
+export function NumberField({
+  label,
+  value,
+  min,
+  max,
+  step = 1,
+  integer = false,
+  onCommit,
+}: {
+  label: string;
+  value: number;
+  min: number;
+  max: number;
+  step?: number;
+  integer?: boolean;
+  onCommit(value: number): void;
+}) {
+  const [draft, setDraft] = useState<string | null>(null);
+
+  const commit = (text: string) => {
+    setDraft(null);
+    const parsed = Number(text);
+    if (text.trim() === '' || !Number.isFinite(parsed)) return;
+    const next = integer ? Math.round(parsed) : parsed;
+    if (next >= min && next <= max && next !== value) onCommit(next);
+  };
+
+  return (
+    <label>
+      {label}
+      <input
+        type="number"
+        min={min}
+        max={max}
+        step={step}
+        value={draft ?? String(value)}
+        onChange={(e) => {
+          // Spinner clicks and arrow keys arrive without an inputType: commit those at once.
+          const inputType = (e.nativeEvent as InputEvent).inputType;
+          if (!inputType || inputType === 'insertReplacementText') commit(e.target.value);
+          else setDraft(e.target.value);
+        }}
+        onBlur={(e) => commit(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') commit(e.currentTarget.value);
+          if (e.key === 'Escape') setDraft(null);
+        }}
+      />
+    </label>
+  );
+}

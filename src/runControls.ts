@@ -1,0 +1,106 @@
+// What the user sets for a run in the UI, and how it becomes the engine's RunSettings. Pure data:
+// no tfjs (the UI bundle stays free of it), no React.
+import type { InpaintSettings, Img2ImgSettings, RunSettings } from './engine/run/settings';
+import type { SigmaSchedule } from './engine/run/settings';
+import { findSamplerPreset } from './engine/samplerPresets';
+import type { TimestepSpacing } from './engine/schedulers/types';
+import type { PlanSettings, RunPatch } from './worker/protocol';
+
+export type SpacingChoice = 'default' | TimestepSpacing;
+export const SPACING_CHOICES: readonly SpacingChoice[] = [
+  'default',
+  'linspace',
+  'leading',
+  'trailing',
+];
+export const SIGMA_SCHEDULES: readonly SigmaSchedule[] = ['default', 'karras', 'exponential'];
+export const BATCH_SIZES = [1, 4, 9, 16] as const;
+export type BatchSize = (typeof BATCH_SIZES)[number];
+export const MAX_STEPS = 200;
+export const MAX_GUIDANCE = 20;
+export const MAX_SEED = 2 ** 32 - 1;
+
+export interface RunControls {
+  /** Model id from public/models/index.json; null until the list has loaded. */
+  modelId: string | null;
+  /** A class id from the model card, or the card's null class id for "no class". */
+  classId: number;
+  sampler: string;
+  spacing: SpacingChoice;
+  sigmaSchedule: SigmaSchedule;
+  steps: number;
+  guidanceScale: number;
+  eta: number;
+  seed: number;
+  batchSize: BatchSize;
+}
+
+export const DEFAULT_CONTROLS: RunControls = {
+  modelId: null,
+  classId: 0,
+  sampler: 'DPM++ 2M',
+  spacing: 'default',
+  sigmaSchedule: 'default',
+  steps: 20,
+  guidanceScale: 3,
+  eta: 0,
+  seed: 42,
+  batchSize: 4,
+};
+
+/** Image i gets seed + i (wrapping at 2^32), so one seed names the whole batch. */
+export function batchSeeds(seed: number, batchSize: number): number[] {
+  return Array.from({ length: batchSize }, (_, i) => (seed + i) % 2 ** 32);
+}
+
+export function randomSeed(): number {
+  return Math.floor(Math.random() * 1_000_000);
+}
+
+export function usesEta(sampler: string): boolean {
+  return findSamplerPreset(sampler)?.usesEta ?? false;
+}
+
+export function planSettingsOf(c: RunControls): PlanSettings {
+  return {
+    sampler: c.sampler,
+    steps: c.steps,
+    spacing: c.spacing === 'default' ? null : c.spacing,
+    sigmaSchedule: c.sigmaSchedule,
+  };
+}
+
+/** The source image the run starts from or keeps, as the source editor describes it. */
+export interface SourceChoice {
+  inpaint: InpaintSettings | null;
+  img2img: Img2ImgSettings | null;
+}
+
+export function buildRunSettings(c: RunControls, source: SourceChoice): RunSettings {
+  return {
+    ...planSettingsOf(c),
+    guidanceScale: c.guidanceScale,
+    eta: c.eta,
+    classes: new Array<number>(c.batchSize).fill(c.classId),
+    seeds: batchSeeds(c.seed, c.batchSize),
+    inpaint: source.inpaint,
+    img2img: source.img2img,
+  };
+}
+
+/** The part of a controls change a running run can take (seed, batch and model cannot). */
+export function runPatchOf(before: RunControls, after: RunControls): RunPatch {
+  const patch: RunPatch = {};
+  const plan = planSettingsOf(after);
+  const old = planSettingsOf(before);
+  if (plan.sampler !== old.sampler) patch.sampler = plan.sampler;
+  if (plan.steps !== old.steps) patch.steps = plan.steps;
+  if (plan.spacing !== old.spacing) patch.spacing = plan.spacing;
+  if (plan.sigmaSchedule !== old.sigmaSchedule) patch.sigmaSchedule = plan.sigmaSchedule;
+  if (after.guidanceScale !== before.guidanceScale) patch.guidanceScale = after.guidanceScale;
+  if (after.eta !== before.eta) patch.eta = after.eta;
+  if (after.classId !== before.classId) {
+    patch.classes = new Array<number>(after.batchSize).fill(after.classId);
+  }
+  return patch;
+}

@@ -1,0 +1,361 @@
+// The worker's side of a run: owns the DiffusionRun, advances it one model call per task (so
+// commands arriving between steps are handled promptly), keeps the frames along the run's path
+// for Step back, and posts frames throttled to what a screen can show. No DOM: runs in Node too.
+// Steps read results back asynchronously (WebGPU has no usable synchronous read-back), so every
+// command runs in one queue: none starts while a step is in flight.
+import * as tf from '@tensorflow/tfjs-core';
+import type { DenoiseModel } from '../engine/denoiser';
+import { sigmaAtTimestep } from '../engine/replan';
+import { DiffusionRun, type RunModel, type StepFrame } from '../engine/run/diffusionRun';
+import { needsReplan, type RunSettings } from '../engine/run/settings';
+import type { NoiseScheduleConfig } from '../engine/schedule/betas';
+import type { SchedulePlan } from '../engine/schedulePlan';
+import { imageToBytes, noiseToBytes } from './frameBytes';
+import type {
+  FrameCause,
+  FrameData,
+  FromWorker,
+  PlanSettings,
+  RunPatch,
+  RunState,
+} from './protocol';
+import { buildRunPlan } from './runPlan';
+
+export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
+/** Runs a function as a new task, after messages already queued (MessageChannel in the worker). */
+export type Defer = (fn: () => void) => void;
+
+/** Frames closer together than this while running are not all posted (60 Hz). */
+export const MIN_FRAME_INTERVAL_MS = 16;
+
+export class RunController {
+  private model: RunModel | null = null;
+  private timedModel: RunModel | null = null;
+  private run: DiffusionRun | null = null;
+  private runId = 0;
+  private state: RunState = 'idle';
+  private index = 0;
+  /** Frames along the path since the start or the last re-plan; the last is the current state. */
+  private path: FrameData[] = [];
+  /** The newest frame not yet posted because the previous one went out less than 16 ms ago. */
+  private pending: FrameData | null = null;
+  private lastPostAt = -Infinity;
+  private loopScheduled = false;
+  private modelMs = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly post: Post,
+    private readonly defer: Defer,
+    private readonly now: () => number = () => performance.now(),
+    private readonly minFrameIntervalMs = MIN_FRAME_INTERVAL_MS,
+  ) {}
+
+  /** A new model ends any run on the old one. The caller disposes the old model afterwards. */
+  setModel(model: RunModel): Promise<void> {
+    return this.serial(() => this.setModelNow(model));
+  }
+
+  private setModelNow(model: RunModel): void {
+    this.cancelNow();
+    this.model = model;
+    this.timedModel = { ...model, denoiser: this.timed(model.denoiser) };
+  }
+
+  get hasModel(): boolean {
+    return this.model !== null;
+  }
+
+  plan(settings: PlanSettings): SchedulePlan {
+    if (!this.model) throw new Error('No model is loaded yet');
+    return buildRunPlan(this.model.scheduleConfig, settings);
+  }
+
+  /** Runs `command` after every command before it has finished. */
+  private serial<T>(command: () => T | Promise<T>): Promise<T> {
+    const result = this.queue.then(command);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  start(runId: number, settings: RunSettings, autoplay: boolean): Promise<void> {
+    return this.serial(() => this.startNow(runId, settings, autoplay));
+  }
+
+  pause(): Promise<void> {
+    return this.serial(() => this.pauseNow());
+  }
+
+  resume(): Promise<void> {
+    return this.serial(() => this.resumeNow());
+  }
+
+  step(): Promise<void> {
+    return this.serial(() => this.stepNow());
+  }
+
+  stepBack(): Promise<void> {
+    return this.serial(() => this.stepBackNow());
+  }
+
+  cancel(): Promise<void> {
+    return this.serial(() => this.cancelNow());
+  }
+
+  update(patch: RunPatch): Promise<void> {
+    return this.serial(() => this.updateNow(patch));
+  }
+
+  /** Resolves once every command sent so far has run (tests). */
+  settled(): Promise<void> {
+    return this.serial(() => undefined);
+  }
+
+  private async startNow(runId: number, settings: RunSettings, autoplay: boolean): Promise<void> {
+    this.disposeRun();
+    this.runId = runId;
+    if (!this.timedModel) throw new Error('No model is loaded yet');
+    try {
+      this.run = new DiffusionRun(this.timedModel, settings);
+    } catch (err) {
+      this.setState('idle');
+      throw err;
+    }
+    this.index = 0;
+    const plan = this.plan(settings);
+    this.post({ type: 'runPlanChanged', runId, plan });
+    const first = await this.initialFrame(plan);
+    this.path = [first];
+    this.send(first);
+    this.setState(this.run.done ? 'done' : autoplay ? 'running' : 'paused');
+    this.scheduleLoop();
+  }
+
+  private pauseNow(): void {
+    if (this.state !== 'running') return;
+    this.flushPending('pause');
+    this.setState('paused');
+  }
+
+  private resumeNow(): void {
+    if (this.state !== 'paused') return;
+    this.setState('running');
+    this.scheduleLoop();
+  }
+
+  /** Exactly one step, and its frame is always posted; a running run pauses first. */
+  private async stepNow(): Promise<void> {
+    if (!this.run || this.run.done) return;
+    if (this.state === 'running') this.pauseNow();
+    this.send(await this.advance('step'));
+    this.setState(this.run.done ? 'done' : 'paused');
+  }
+
+  /** Exactly one step back; the restored state's frame (kept from the way forward) is posted. */
+  private stepBackNow(): void {
+    if (!this.run) return;
+    if (this.state === 'running') this.pauseNow();
+    if (this.path.length < 2 || !this.run.stepBack()) {
+      this.setState(this.state);
+      return;
+    }
+    this.path.pop();
+    this.index--;
+    const back = { ...this.path[this.path.length - 1], index: this.index };
+    this.path[this.path.length - 1] = back;
+    this.pending = null;
+    this.send({ ...back, numTensors: tf.memory().numTensors }, 'back');
+    this.setState('paused');
+  }
+
+  private cancelNow(): void {
+    const hadRun = this.run !== null;
+    this.disposeRun();
+    if (hadRun) this.setState('idle');
+  }
+
+  /** Guidance, eta, class and mask act at the next step; sampler/steps/schedule re-plan. */
+  private updateNow(patch: RunPatch): void {
+    const run = this.run;
+    if (!run) return;
+    const wasDone = run.done;
+    run.update(patch);
+    // DiffusionRun re-plans exactly when these keys are present and the run is not finished.
+    if (!needsReplan(patch) || wasDone) return;
+    const after = run.position;
+    this.post({ type: 'runPlanChanged', runId: this.runId, plan: this.plan(run.currentSettings) });
+    // The run cannot step back past a re-plan (its snapshots belong to the old plan): the path
+    // restarts here, with the current image renumbered in the new plan.
+    const last = this.pending ?? this.path[this.path.length - 1];
+    const renumbered = { ...last, step: after.planIndex, totalSteps: after.total };
+    this.path = [renumbered];
+    this.pending = null;
+    this.send(renumbered, 'update');
+    if (run.done && this.state !== 'idle') this.setState('done');
+    else this.setState(this.state);
+  }
+
+  private timed(inner: DenoiseModel): DenoiseModel {
+    return {
+      predictionType: inner.predictionType,
+      nullClass: inner.nullClass,
+      imageShape: inner.imageShape,
+      predict: (x, timesteps, classes) => {
+        const t0 = this.now();
+        try {
+          return inner.predict(x, timesteps, classes);
+        } finally {
+          this.modelMs += this.now() - t0;
+        }
+      },
+    };
+  }
+
+  private scheduleLoop(): void {
+    if (this.loopScheduled || this.state !== 'running') return;
+    this.loopScheduled = true;
+    this.defer(() => {
+      this.loopScheduled = false;
+      void this.serial(() => this.tick());
+    });
+  }
+
+  private async tick(): Promise<void> {
+    const run = this.run;
+    if (this.state !== 'running' || !run) return;
+    let frame: FrameData;
+    try {
+      frame = await this.advance('run');
+    } catch (err) {
+      this.disposeRun();
+      this.setState('idle');
+      this.post({
+        type: 'error',
+        context: 'running the model',
+        message: (err as Error).message ?? String(err),
+      });
+      return;
+    }
+    if (run.done) {
+      this.pending = null;
+      this.send(frame, 'final');
+      this.setState('done');
+      return;
+    }
+    if (this.now() - this.lastPostAt >= this.minFrameIntervalMs) this.send(frame);
+    else this.pending = frame;
+    this.scheduleLoop();
+  }
+
+  private async advance(cause: FrameCause): Promise<FrameData> {
+    const run = this.run;
+    if (!run) throw new Error('No run');
+    const t0 = this.now();
+    this.modelMs = 0;
+    const stepFrame = await run.stepAsync();
+    this.index++;
+    const frame = this.encode(stepFrame, t0, cause);
+    this.path.push(frame);
+    return frame;
+  }
+
+  private encode(f: StepFrame, t0: number, cause: FrameCause): FrameData {
+    const settings = this.run!.currentSettings;
+    const [height, width, channels] = this.model!.denoiser.imageShape;
+    const buffer = (bytes: Uint8Array) => bytes.buffer as ArrayBuffer;
+    return {
+      runId: this.runId,
+      index: this.index,
+      step: f.step,
+      totalSteps: f.totalSteps,
+      timestep: f.timestep,
+      sigma: f.sigma,
+      batch: settings.seeds.length,
+      height,
+      width,
+      channels,
+      sample: buffer(imageToBytes(f.sample)),
+      predictedX0: buffer(imageToBytes(f.predictedX0)),
+      predictedNoise: buffer(noiseToBytes(f.predictedNoise)),
+      modelMs: this.modelMs,
+      totalMs: this.now() - t0,
+      numTensors: tf.memory().numTensors,
+      cause,
+    };
+  }
+
+  /** The starting point (noise, or the noised source for img2img): no prediction yet. */
+  private async initialFrame(plan: SchedulePlan): Promise<FrameData> {
+    const run = this.run!;
+    const { planIndex, total } = run.position;
+    const timestep = plan.timesteps[Math.min(planIndex, total - 1)] ?? 0;
+    const sigma =
+      planIndex >= total
+        ? 0
+        : plan.sigmas
+          ? plan.sigmas[planIndex]
+          : sigmaAtTimestep(this.model!.scheduleConfig as unknown as NoiseScheduleConfig, timestep);
+    const [height, width, channels] = this.model!.denoiser.imageShape;
+    return {
+      runId: this.runId,
+      index: 0,
+      step: planIndex,
+      totalSteps: total,
+      timestep,
+      sigma,
+      batch: run.currentSettings.seeds.length,
+      height,
+      width,
+      channels,
+      sample: imageToBytes(await run.displaySampleAsync()).buffer as ArrayBuffer,
+      predictedX0: null,
+      predictedNoise: null,
+      modelMs: 0,
+      totalMs: 0,
+      numTensors: tf.memory().numTensors,
+      cause: 'start',
+    };
+  }
+
+  /** Posts a copy (the kept frame stays usable for Step back) and transfers the copy's buffers. */
+  private send(frame: FrameData, cause: FrameCause = frame.cause): void {
+    const copy = (b: ArrayBuffer | null) => (b ? b.slice(0) : null);
+    const message: FromWorker = {
+      ...frame,
+      type: 'frame',
+      cause,
+      sample: frame.sample.slice(0),
+      predictedX0: copy(frame.predictedX0),
+      predictedNoise: copy(frame.predictedNoise),
+    };
+    const transfer = [message.sample, message.predictedX0, message.predictedNoise].filter(
+      (b): b is ArrayBuffer => b !== null,
+    );
+    this.post(message, transfer);
+    this.lastPostAt = this.now();
+    if (this.pending === frame) this.pending = null;
+  }
+
+  private flushPending(cause: FrameCause): void {
+    if (this.pending) this.send(this.pending, cause);
+    this.pending = null;
+  }
+
+  private setState(state: RunState): void {
+    this.state = state;
+    this.post({
+      type: 'runState',
+      runId: this.runId,
+      state,
+      canStepBack: this.run !== null && this.path.length > 1,
+    });
+  }
+
+  private disposeRun(): void {
+    this.run?.dispose();
+    this.run = null;
+    this.path = [];
+    this.pending = null;
+    this.state = 'idle';
+  }
+}

@@ -46,6 +46,17 @@ async function stroke(page: Page, from: [number, number], to: [number, number]) 
   await page.mouse.up();
 }
 
+/**
+ * Opens the app and waits until the model has loaded: the controls above the editor change
+ * height while it loads, and a stroke aimed at a canvas that moves lands in the wrong place.
+ */
+async function openApp(page: Page) {
+  await page.goto('/');
+  await expect(page.getByRole('button', { name: 'Generate', exact: true })).toBeEnabled({
+    timeout: 60_000,
+  });
+}
+
 async function chooseExample(page: Page) {
   await page.getByRole('button', { name: EXAMPLE, exact: true }).click();
   await expect(page.getByTestId('source-label')).toContainText(EXAMPLE);
@@ -59,7 +70,7 @@ test('an example source shows on the Mask canvas and a mouse stroke paints the m
 }) => {
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
-  await page.goto('/');
+  await openApp(page);
   await chooseExample(page);
 
   // The canvas shows the real test image, byte for byte, with no mask over it.
@@ -112,7 +123,7 @@ test('an example source shows on the Mask canvas and a mouse stroke paints the m
 test('a file that is not a usable image is refused with a message and changes nothing', async ({
   page,
 }) => {
-  await page.goto('/');
+  await openApp(page);
   await chooseExample(page);
   await page.getByLabel('Brush size').fill('2');
   await stroke(page, [3, 3], [12, 9]);
@@ -162,7 +173,7 @@ test('a file that is not a usable image is refused with a message and changes no
 });
 
 test('New drawing gives a black source that the Draw tool paints white', async ({ page }) => {
-  await page.goto('/');
+  await openApp(page);
   await page.getByRole('button', { name: 'New drawing' }).click();
   await expect(page.getByTestId('source-label')).toContainText('Drawing');
   await expect(page.getByRole('button', { name: 'Draw', exact: true })).toHaveAttribute(
@@ -188,7 +199,7 @@ test('New drawing gives a black source that the Draw tool paints white', async (
 });
 
 test('the forward process shows the source at t = 0 and noise at t = 999', async ({ page }) => {
-  await page.goto('/');
+  await openApp(page);
   await chooseExample(page);
   const view = page.getByRole('img', { name: 'Forward process x_t' });
   await expect(view).toHaveAttribute('data-ready', 'true');
@@ -222,7 +233,7 @@ test('the forward process shows the source at t = 0 and noise at t = 999', async
 test('inpainting keeps the unmasked pixels of the source and re-imagines the masked ones', async ({
   page,
 }, testInfo) => {
-  await page.goto('/');
+  await openApp(page);
   await chooseExample(page);
   await page.getByRole('radio', { name: 'Inpaint' }).check();
 

@@ -23,10 +23,23 @@ export function MaskCanvas() {
   const maskVersion = useSourceStore((s) => s.maskVersion);
   const sourceVersion = useSourceStore((s) => s.sourceVersion);
   const tool = useSourceStore((s) => s.tool);
+  const brushSize = useSourceStore((s) => s.brushSize);
   const beginStroke = useSourceStore((s) => s.beginStroke);
   const strokeTo = useSourceStore((s) => s.strokeTo);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const stroke = useRef<{ pointerId: number; last: Point } | null>(null);
+  const cursorRef = useRef<HTMLDivElement>(null);
+
+  /** Moves the brush outline without a React render per pointer event; null hides it. */
+  const moveCursor = (p: Point | null) => {
+    const cursor = cursorRef.current;
+    if (!cursor) return;
+    cursor.style.display = p ? 'block' : 'none';
+    if (p) {
+      cursor.style.left = `${(p.x / IMAGE_SIZE) * 100}%`;
+      cursor.style.top = `${(p.y / IMAGE_SIZE) * 100}%`;
+    }
+  };
 
   const rgba = useMemo(() => maskOverlayRgba(pixels, mask), [pixels, mask]);
 
@@ -44,8 +57,10 @@ export function MaskCanvas() {
 
   const onPointerMove = (event: PointerEvent<HTMLCanvasElement>) => {
     const canvas = canvasRef.current;
+    if (!canvas) return;
+    if (event.pointerType !== 'touch') moveCursor(imagePoint(event, canvas));
     const current = stroke.current;
-    if (!canvas || !current || current.pointerId !== event.pointerId) return;
+    if (!current || current.pointerId !== event.pointerId) return;
     // Coalesced events are the positions the browser merged into this one frame: using them
     // follows fast curves instead of cutting corners between frames.
     const native = event.nativeEvent;
@@ -69,20 +84,32 @@ export function MaskCanvas() {
   };
 
   return (
-    <PixelCanvas
-      ref={canvasRef}
-      rgba={rgba}
-      aria-label="Mask"
-      role="img"
-      className={`mask-canvas tool-${tool}`}
-      data-mask-count={maskedCount(mask)}
-      data-mask-version={maskVersion}
-      data-source-version={sourceVersion}
-      onPointerDown={onPointerDown}
-      onPointerMove={onPointerMove}
-      onPointerUp={endStroke}
-      onPointerCancel={endStroke}
-      onContextMenu={(e) => e.preventDefault()}
-    />
+    <div className="mask-canvas-wrap">
+      <PixelCanvas
+        ref={canvasRef}
+        rgba={rgba}
+        aria-label="Mask"
+        role="img"
+        className={`mask-canvas tool-${tool}`}
+        data-mask-count={maskedCount(mask)}
+        data-mask-version={maskVersion}
+        data-source-version={sourceVersion}
+        onPointerDown={onPointerDown}
+        onPointerMove={onPointerMove}
+        onPointerUp={endStroke}
+        onPointerCancel={endStroke}
+        onPointerLeave={() => moveCursor(null)}
+        onContextMenu={(e) => e.preventDefault()}
+      />
+      <div
+        ref={cursorRef}
+        className={`brush-cursor tool-${tool}`}
+        aria-hidden="true"
+        style={{
+          width: `${(brushSize / IMAGE_SIZE) * 100}%`,
+          height: `${(brushSize / IMAGE_SIZE) * 100}%`,
+        }}
+      />
+    </div>
   );
 }

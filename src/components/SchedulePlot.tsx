@@ -1,3 +1,4 @@
+import { useMemo } from 'react';
 import type { SchedulePlan } from '../engine/schedulePlan';
 
 const WIDTH = 640;
@@ -12,12 +13,20 @@ export function SchedulePlot({ plan, current }: { plan: SchedulePlan; current?: 
   const n = plan.alphasCumprod.length;
   const x = (t: number) => PAD + (t / (n - 1)) * (WIDTH - 2 * PAD);
   const y01 = (v: number) => HEIGHT - PAD - v * (HEIGHT - 2 * PAD);
-  const finite = plan.logSnr.filter(Number.isFinite);
-  const lo = Math.min(...finite);
-  const hi = Math.max(...finite);
-  const ySnr = (v: number) => y01((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo || 1));
-  const line = (values: number[], y: (v: number) => number) =>
-    values.map((v, t) => `${t === 0 ? 'M' : 'L'}${x(t).toFixed(1)},${y(v).toFixed(1)}`).join('');
+  // The curves only change with the plan; during a run only the ring moves, once a frame.
+  const curves = useMemo(() => {
+    const xOf = (t: number) => PAD + (t / (n - 1)) * (WIDTH - 2 * PAD);
+    const yOf = (v: number) => HEIGHT - PAD - v * (HEIGHT - 2 * PAD);
+    const finite = plan.logSnr.filter(Number.isFinite);
+    const lo = Math.min(...finite);
+    const hi = Math.max(...finite);
+    const ySnr = (v: number) => yOf((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo || 1));
+    const line = (values: number[], y: (v: number) => number) =>
+      values
+        .map((v, t) => `${t === 0 ? 'M' : 'L'}${xOf(t).toFixed(1)},${y(v).toFixed(1)}`)
+        .join('');
+    return { alpha: line(plan.alphasCumprod, yOf), snr: line(plan.logSnr, ySnr) };
+  }, [plan, n]);
 
   return (
     <svg
@@ -34,8 +43,8 @@ export function SchedulePlot({ plan, current }: { plan: SchedulePlan; current?: 
       <text x={WIDTH - PAD} y={HEIGHT - 8} className="tick" textAnchor="end">
         t = {n - 1}
       </text>
-      <path d={line(plan.alphasCumprod, y01)} className="curve alpha" />
-      <path d={line(plan.logSnr, ySnr)} className="curve snr" />
+      <path d={curves.alpha} className="curve alpha" />
+      <path d={curves.snr} className="curve snr" />
       {plan.timesteps.map((t, i) => (
         <circle
           key={i}

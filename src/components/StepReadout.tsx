@@ -22,6 +22,7 @@ export function StepReadout() {
         data-step={frame?.step ?? ''}
         data-total={frame?.totalSteps ?? ''}
         data-index={frame?.index ?? ''}
+        data-cause={frame?.cause ?? ''}
         data-num-tensors={frame?.numTensors ?? ''}
       >
         {frame

@@ -1,6 +1,7 @@
 // The forward process on the user's source: x_t ~ q(x_t | x_0) for any t, with the noise drawn
 // by the engine's seeded RNG, so a seed shows the same noise here as in a run.
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
+import { Xoshiro128, gaussianArray } from '../../engine/gaussian';
 import type { NoiseScheduleConfig } from '../../engine/schedule/betas';
 import {
   TRAINING_SCHEDULE,
@@ -13,26 +14,6 @@ import { grayToRgba } from '../../source/render';
 import { useSourceStore } from '../../state/sourceStore';
 import { PixelCanvas } from './PixelCanvas';
 
-type GaussianNoise = (seed: number) => Float32Array;
-
-/**
- * The engine's rng module also defines tfjs noise tensors, so importing it statically would pull
- * tfjs into the UI bundle; it is loaded on first use instead (only its pure RNG runs here).
- */
-function useGaussianNoise(): GaussianNoise | null {
-  const [noise, setNoise] = useState<GaussianNoise | null>(null);
-  useEffect(() => {
-    let live = true;
-    import('../../engine/rng').then(({ Xoshiro128, gaussianArray }) => {
-      if (live) setNoise(() => (seed: number) => gaussianArray(new Xoshiro128(seed), PIXEL_COUNT));
-    });
-    return () => {
-      live = false;
-    };
-  }, []);
-  return noise;
-}
-
 const formatNumber = (v: number) =>
   v === 0 || (Math.abs(v) >= 0.001 && Math.abs(v) < 10000) ? v.toFixed(4) : v.toExponential(3);
 
@@ -44,15 +25,14 @@ export function ForwardProcessView({
   const pixels = useSourceStore((s) => s.pixels);
   const [timestep, setTimestep] = useState(500);
   const [seed, setSeed] = useState(0);
-  const gaussian = useGaussianNoise();
   const alphasCumprod = alphasCumprodFor(schedule);
   const maxT = alphasCumprod.length - 1;
   const t = Math.min(timestep, maxT);
   const stats = forwardStats(alphasCumprod[t]);
 
-  const noise = useMemo(() => (gaussian ? gaussian(seed) : null), [gaussian, seed]);
+  const noise = useMemo(() => gaussianArray(new Xoshiro128(seed), PIXEL_COUNT), [seed]);
   const rgba = useMemo(() => {
-    if (!pixels || !noise) return grayToRgba(null, PIXEL_COUNT);
+    if (!pixels) return grayToRgba(null, PIXEL_COUNT);
     return grayToRgba(forwardSample(pixels, noise, stats.alphaBar), PIXEL_COUNT);
   }, [pixels, noise, stats.alphaBar]);
 

@@ -395,3 +395,37 @@ test('settings come from the URL; odd values are ignored with a message', async 
   await page.getByRole('button', { name: 'Randomise seed' }).click();
   await expect(page.getByRole('spinbutton', { name: 'Seed' })).not.toHaveValue('7');
 });
+
+test('a model that fails to load is named with its problem; the loaded one keeps working', async ({
+  page,
+}) => {
+  // A second model whose card is not a model card (the list and card are served by the test).
+  await page.route('**/models/index.json', async (route) => {
+    const response = await route.fetch();
+    const json = (await response.json()) as { models: { id: string; name: string }[] };
+    json.models.push({ id: 'broken', name: 'Broken model', card: 'broken/card.json' } as never);
+    await route.fulfill({ response, json });
+  });
+  await page.route('**/models/broken/card.json', (route) =>
+    route.fulfill({ contentType: 'application/json', body: '{"format": "something else"}' }),
+  );
+  await open(page, '?batch=1&steps=40&guidance=1');
+  const model = page.getByRole('combobox', { name: 'Model' });
+  await expect(model.getByRole('option')).toHaveText([/MNIST/, 'Broken model']);
+
+  await model.selectOption('broken');
+  const alert = page.getByRole('alert').filter({ hasText: 'Could not load model "broken"' });
+  await expect(alert).toContainText('broken/card.json');
+  await expect(alert).toContainText('unknown card format');
+  await expect(alert).toContainText('Still using "mnist"');
+  await expect(model).toHaveValue('mnist');
+
+  // The kept model still runs; Cancel stops a run part-way.
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect
+    .poll(async () => (await readout(page)).step, { timeout: 30_000 })
+    .toBeGreaterThanOrEqual(2);
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(status(page)).toHaveAttribute('data-status', 'idle');
+  expect((await readout(page)).step).toBeLessThan(40);
+});

@@ -68,6 +68,8 @@ def _torch_load(path):
         return torch.load(path, map_location="cpu", weights_only=True)
     except TypeError:  # torch without the weights_only argument
         return torch.load(path, map_location="cpu")
+    except Exception:  # torch 1.13's weights-only unpickler rejects plain floats; our own file
+        return torch.load(path, map_location="cpu", weights_only=False)
 
 
 def load_eval_classifier(dataset, path=None):

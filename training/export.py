@@ -221,7 +221,11 @@ def main(argv=None):
         },
         "class_labels": info["class_labels"],
         "null_class_id": cfg["null_class_id"],
-        "scheduler": ckpt["scheduler_config"],
+        # The training schedule, plus one inference choice: dynamic thresholding of x_0, as diffusers
+        # advises for pixel-space models. Without it, x_0-predicting solvers (DPM++, UniPC, DEIS)
+        # blow up near t = 999 where the cosine schedule's alpha is ~5e-5 (measured: DPM++ 2M
+        # trailing, 20 steps, guidance 2: 0.14 class accuracy without, 0.84 with).
+        "scheduler": {**ckpt["scheduler_config"], "thresholding": True},
         "prediction_type": ckpt["scheduler_config"]["prediction_type"],
         "training": {
             "script": "training/train_diffusion.py",

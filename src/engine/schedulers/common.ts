@@ -54,33 +54,27 @@ export function predictX0(
 
 /**
  * Dynamic thresholding (Saharia et al. 2022, Imagen): per sample, s = the `ratio` quantile of
- * |x_0|, clamped to [1, maxValue]; x_0 is clamped to [-s, s] and divided by s. The quantile needs
- * a sort, so it reads the values back once per step; only used when `thresholding` is on.
+ * |x_0|, clamped to [1, maxValue]; x_0 is clamped to [-s, s] and divided by s. The quantile comes
+ * from tf.topk on the backend (no read-back), with torch.quantile's linear interpolation.
  */
 export function thresholdSample(sample: Tensor, ratio: number, maxValue: number): Tensor {
   const batch = sample.shape[0];
   const perItem = sample.size / batch;
-  const values = sample.dataSync();
-  const scales = new Float32Array(batch);
-  for (let b = 0; b < batch; b++) {
-    const abs = Float32Array.from(values.subarray(b * perItem, (b + 1) * perItem), Math.abs);
-    abs.sort();
-    scales[b] = Math.min(maxValue, Math.max(1, quantileSorted(abs, ratio)));
-  }
+  const pos = ratio * (perItem - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, perItem - 1);
   return tf.tidy(() => {
     const flat = sample.reshape([batch, perItem]);
-    const s = tf.tensor2d(scales, [batch, 1]);
+    // Descending top-k: ascending index i sits at descending index perItem - 1 - i.
+    const k = perItem - lo;
+    const top = tf.topk(flat.abs(), k, true).values;
+    const atLo = top.slice([0, k - 1], [batch, 1]);
+    const atHi = top.slice([0, perItem - 1 - hi], [batch, 1]);
+    const quantile = atLo.add(atHi.sub(atLo).mul(pos - lo));
+    // torch.clamp(min=1, max=maxValue): the max wins when maxValue < 1.
+    const s = tf.minimum(tf.maximum(quantile, 1), maxValue);
     return tf.minimum(tf.maximum(flat, s.neg()), s).div(s).reshape(sample.shape);
   });
-}
-
-/** torch.quantile's default ('linear') interpolation on sorted data. */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  // torch computes the lerp in float32.
-  return Math.fround(sorted[lo] + Math.fround((pos - lo) * (sorted[hi] - sorted[lo])));
 }
 
 /** A bounded FIFO of tensors the scheduler owns (model outputs of earlier steps). */

@@ -1,18 +1,8 @@
-// What a sampler will do, as numbers the UI can plot: the training-time noise tables and the
-// timesteps/sigmas the chosen scheduler visits. Built with the real schedulers, not a re-derivation.
-import { makeNoiseTables, logSnr, type BetaScheduleName } from './schedule/betas';
+// What a sampler will do, as numbers the UI can plot: the model's training-time noise tables and
+// the timesteps/sigmas the configured scheduler visits. Built with the real schedulers.
+import { logSnr, makeNoiseTables, type NoiseScheduleConfig } from './schedule/betas';
+import { schedulerConfigFor, type PlanSettings } from './run/schedulerConfig';
 import { createScheduler } from './schedulers';
-import { findSamplerPreset } from './samplerPresets';
-import type { TimestepSpacing } from './schedulers/types';
-
-export interface SchedulePlanRequest {
-  sampler: string;
-  steps: number;
-  betaSchedule: BetaScheduleName;
-  timestepSpacing: TimestepSpacing;
-  karras: boolean;
-  numTrainTimesteps?: number;
-}
 
 export interface SchedulePlan {
   schedulerClass: string;
@@ -27,30 +17,21 @@ export interface SchedulePlan {
   modelCallsPerRun: number;
 }
 
-export function buildSchedulePlan(request: SchedulePlanRequest): SchedulePlan {
-  const preset = findSamplerPreset(request.sampler);
-  if (!preset) throw new Error(`Unknown sampler '${request.sampler}'`);
-  if (!Number.isInteger(request.steps) || request.steps < 1 || request.steps > 1000) {
-    throw new Error(`Steps must be a whole number from 1 to 1000, got ${request.steps}`);
-  }
-  const numTrainTimesteps = request.numTrainTimesteps ?? 1000;
-  const config: Record<string, unknown> = {
-    num_train_timesteps: numTrainTimesteps,
-    beta_schedule: request.betaSchedule,
-    timestep_spacing: request.timestepSpacing,
-    ...preset.config,
-  };
-  if (request.karras) config.use_karras_sigmas = true;
-  const scheduler = createScheduler(preset.scheduler, config);
+/** The plan a run with these settings follows on a model with this training schedule. */
+export function buildSchedulePlan(
+  scheduleConfig: Record<string, unknown>,
+  settings: PlanSettings,
+): SchedulePlan {
+  const { scheduler: name, config } = schedulerConfigFor(scheduleConfig, settings);
+  const scheduler = createScheduler(name, config);
   try {
-    scheduler.setTimesteps(request.steps);
+    scheduler.setTimesteps(settings.steps);
     const tables = makeNoiseTables({
-      num_train_timesteps: numTrainTimesteps,
-      beta_start: Number(scheduler.config.beta_start ?? 0.0001),
-      beta_end: Number(scheduler.config.beta_end ?? 0.02),
-      beta_schedule: request.betaSchedule,
+      beta_start: 0.0001,
+      beta_end: 0.02,
       trained_betas: null,
-    });
+      ...scheduleConfig,
+    } as NoiseScheduleConfig);
     return {
       schedulerClass: scheduler.className,
       config: { ...scheduler.config },

@@ -1,6 +1,7 @@
 // Messages between the UI thread and the engine worker. Plain data only (structured clone);
 // frame pixels travel as transferable ArrayBuffers.
 import type { AdapterReport, BackendName } from '../engine/backend';
+import type { PlanSettings } from '../engine/run/schedulerConfig';
 import type { RunSettings } from '../engine/run/settings';
 import type { SchedulePlan } from '../engine/schedulePlan';
 
@@ -13,7 +14,7 @@ export type RunPatch = Partial<
 > & { inpaint?: RunSettings['inpaint'] };
 
 /** The part of the settings that decides which timesteps a run visits. */
-export type PlanSettings = Pick<RunSettings, 'sampler' | 'steps' | 'spacing' | 'sigmaSchedule'>;
+export type { PlanSettings };
 
 export type ToWorker =
   | { type: 'init'; backend: BackendName | null }

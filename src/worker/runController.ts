@@ -19,7 +19,7 @@ import type {
   RunPatch,
   RunState,
 } from './protocol';
-import { buildRunPlan } from './runPlan';
+import { buildSchedulePlan } from '../engine/schedulePlan';
 
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
 /** Runs a function as a new task, after messages already queued (MessageChannel in the worker). */
@@ -68,7 +68,7 @@ export class RunController {
 
   plan(settings: PlanSettings): SchedulePlan {
     if (!this.model) throw new Error('No model is loaded yet');
-    return buildRunPlan(this.model.scheduleConfig, settings);
+    return buildSchedulePlan(this.model.scheduleConfig, settings);
   }
 
   /** Runs `command` after every command before it has finished. */

@@ -5,9 +5,9 @@ import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 import { guidedModelOutput, impliedViews, type DenoiseModel } from '../denoiser';
 import { convertSample, sampleSpaceOf, sigmaAtTimestep, beginIndexAtOrBelow } from '../replan';
 import { BatchNoise } from '../rng';
-import { findSamplerPreset } from '../samplerPresets';
 import type { NoiseScheduleConfig } from '../schedule/betas';
 import { createScheduler, type Scheduler } from '../schedulers';
+import { schedulerConfigFor } from './schedulerConfig';
 import { needsReplan, validateSettings, type RunSettings } from './settings';
 
 /** What one step produced, for display: all arrays NHWC float32, values in image space [-1, 1]. */
@@ -243,14 +243,8 @@ export class DiffusionRun {
   }
 
   private makeScheduler(settings: RunSettings): Scheduler {
-    const preset = findSamplerPreset(settings.sampler);
-    if (!preset) throw new Error(`Unknown sampler '${settings.sampler}'`);
-    const config: Record<string, unknown> = { ...this.model.scheduleConfig, ...preset.config };
-    delete config._class_name;
-    if (settings.spacing) config.timestep_spacing = settings.spacing;
-    if (settings.sigmaSchedule === 'karras') config.use_karras_sigmas = true;
-    if (settings.sigmaSchedule === 'exponential') config.use_exponential_sigmas = true;
-    const scheduler = createScheduler(preset.scheduler, config);
+    const { scheduler: name, config } = schedulerConfigFor(this.model.scheduleConfig, settings);
+    const scheduler = createScheduler(name, config);
     scheduler.setTimesteps(settings.steps);
     return scheduler;
   }

@@ -1,0 +1,21 @@
+// The scheduler a run uses: the model's training schedule (diffusers keys) + the sampler preset +
+// the user's spacing and sigma-schedule overrides. One place, so the plotted plan and the run agree.
+import { findSamplerPreset } from '../samplerPresets';
+import type { SchedulerName } from '../schedulers';
+import type { RunSettings } from './settings';
+
+export type PlanSettings = Pick<RunSettings, 'sampler' | 'steps' | 'spacing' | 'sigmaSchedule'>;
+
+export function schedulerConfigFor(
+  scheduleConfig: Record<string, unknown>,
+  settings: Pick<RunSettings, 'sampler' | 'spacing' | 'sigmaSchedule'>,
+): { scheduler: SchedulerName; config: Record<string, unknown> } {
+  const preset = findSamplerPreset(settings.sampler);
+  if (!preset) throw new Error(`Unknown sampler '${settings.sampler}'`);
+  const config: Record<string, unknown> = { ...scheduleConfig, ...preset.config };
+  delete config._class_name;
+  if (settings.spacing) config.timestep_spacing = settings.spacing;
+  if (settings.sigmaSchedule === 'karras') config.use_karras_sigmas = true;
+  if (settings.sigmaSchedule === 'exponential') config.use_exponential_sigmas = true;
+  return { scheduler: preset.scheduler, config };
+}

@@ -404,3 +404,49 @@ export function addNoiseForPlan(
   else index = plan.stepIndex ?? plan.beginIndex;
   return addNoiseAtSigma(originalSamples, noise, plan.sigmas[index], useFlowSigmas);
 }
+
+/** The SDE variants take their noise from the caller; a missing one is a programming error. */
+export function requireNoise(noise: Tensor | null): Tensor {
+  if (!noise) throw new Error('SDE DPM-Solver step needs noise');
+  return noise;
+}
+
+/**
+ * diffusers' dpm_solver_first_order_update (DDIM-equivalent), shared by the multistep and
+ * singlestep solvers: from noise level s to t with the converted model output m0.
+ */
+export function dpmFirstOrderUpdate(
+  algorithm: DpmAlgorithm,
+  t: AlphaSigma,
+  s: AlphaSigma,
+  m0: Tensor,
+  sample: Tensor,
+  noise: Tensor | null,
+): Tensor {
+  const h = lambdaOf(t) - lambdaOf(s);
+  const { alphaT, sigmaT } = t;
+  switch (algorithm) {
+    case 'dpmsolver++':
+      return combine([
+        [sigmaT / s.sigmaT, sample],
+        [-(alphaT * (Math.exp(-h) - 1.0)), m0],
+      ]);
+    case 'dpmsolver':
+      return combine([
+        [alphaT / s.alphaT, sample],
+        [-(sigmaT * (Math.exp(h) - 1.0)), m0],
+      ]);
+    case 'sde-dpmsolver++':
+      return combine([
+        [(sigmaT / s.sigmaT) * Math.exp(-h), sample],
+        [alphaT * (1 - Math.exp(-2.0 * h)), m0],
+        [sigmaT * Math.sqrt(1.0 - Math.exp(-2 * h)), requireNoise(noise)],
+      ]);
+    case 'sde-dpmsolver':
+      return combine([
+        [alphaT / s.alphaT, sample],
+        [-2.0 * (sigmaT * (Math.exp(h) - 1.0)), m0],
+        [sigmaT * Math.sqrt(Math.exp(2 * h) - 1.0), requireNoise(noise)],
+      ]);
+  }
+}

@@ -10,6 +10,8 @@ import { betaPpf } from '../schedule/betaPpf';
 import { roundHalfEven } from '../schedule/numpy';
 import { TensorHistory, withDefaults } from './common';
 import {
+  dpmFirstOrderUpdate,
+  requireNoise,
   addNoiseForPlan,
   type AlphaSigma,
   betaLadder,
@@ -315,31 +317,12 @@ export class DPMSolverSinglestepScheduler implements Scheduler {
     return { prevSample, predOriginalSample: converted };
   }
 
-  /** dpm_solver_first_order_update (DDIM-equivalent) from the current step. */
+  /** dpm_solver_first_order_update from the current step (shared with the other DPM solver). */
   private firstOrderUpdate(m0: Tensor, sample: Tensor, noise: Tensor | null): Tensor {
     const i = this._stepIndex as number;
     const t = this.alphaSigma(i + 1);
     const s = this.alphaSigma(i);
-    const h = lambdaOf(t) - lambdaOf(s);
-    const { alphaT, sigmaT } = t;
-    switch (this.cfg.algorithm_type) {
-      case 'dpmsolver++':
-        return combine([
-          [sigmaT / s.sigmaT, sample],
-          [-(alphaT * (Math.exp(-h) - 1.0)), m0],
-        ]);
-      case 'dpmsolver':
-        return combine([
-          [alphaT / s.alphaT, sample],
-          [-(sigmaT * (Math.exp(h) - 1.0)), m0],
-        ]);
-      case 'sde-dpmsolver++':
-        return combine([
-          [(sigmaT / s.sigmaT) * Math.exp(-h), sample],
-          [alphaT * (1 - Math.exp(-2.0 * h)), m0],
-          [sigmaT * Math.sqrt(1.0 - Math.exp(-2 * h)), requireNoise(noise)],
-        ]);
-    }
+    return dpmFirstOrderUpdate(this.cfg.algorithm_type, t, s, m0, sample, noise);
   }
 
   /**
@@ -485,9 +468,4 @@ export class DPMSolverSinglestepScheduler implements Scheduler {
     this.modelOutputs.clear();
     this.setGroupSample(null);
   }
-}
-
-function requireNoise(noise: Tensor | null): Tensor {
-  if (!noise) throw new Error('SDE DPM-Solver step needs noise');
-  return noise;
 }

@@ -88,12 +88,46 @@ const NUMBER_KEYS = [
 
 const SUPPORTED_RESAMPLING = { downsample: 'conv3x3-stride2-pad1', upsample: 'nearest2x-conv3x3' };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isNumberArray(value: unknown): value is number[] {
+export function isNumberArray(value: unknown): value is number[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'number' && Number.isFinite(v));
+}
+
+/**
+ * Checks the "weights" object and the "tensors" list, which every card format of this repository
+ * (U-Net, noisy classifier) shares; `fail` throws with the card's file name.
+ */
+export function checkWeightManifest(
+  json: Record<string, unknown>,
+  fail: (problem: string) => never,
+): void {
+  const weights = json.weights;
+  if (!isRecord(weights)) return fail('missing "weights" object');
+  if (typeof weights.file !== 'string' || weights.file === '') fail('weights.file must be a name');
+  if (typeof weights.byte_length !== 'number') fail('weights.byte_length must be a number');
+  if (typeof weights.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(weights.sha256)) {
+    fail('weights.sha256 must be 64 lowercase hex digits');
+  }
+  if (weights.byte_order !== 'little') {
+    fail(`weights.byte_order ${JSON.stringify(weights.byte_order)} is not "little"`);
+  }
+
+  if (!Array.isArray(json.tensors)) return fail('missing "tensors" list');
+  json.tensors.forEach((entry: unknown, i: number) => {
+    if (!isRecord(entry) || typeof entry.name !== 'string')
+      return fail(`tensors[${i}] has no name`);
+    const where = `tensor ${entry.name}`;
+    if (!isNumberArray(entry.shape)) fail(`${where}: shape must be a list of numbers`);
+    if (typeof entry.offset !== 'number' || typeof entry.length !== 'number') {
+      fail(`${where}: offset and length must be numbers`);
+    }
+    if (entry.dtype !== 'float16' && entry.dtype !== 'float32') {
+      fail(`${where}: unknown dtype ${JSON.stringify(entry.dtype)} (expected float16 or float32)`);
+    }
+  });
 }
 
 /** Checks the card's shape and the architecture's consistency; returns it typed. */
@@ -138,30 +172,7 @@ export function parseModelCard(json: unknown, file = 'card.json'): ModelCard {
     fail('architecture.null_class_id must equal num_classes (the extra class_embed row)');
   }
 
-  const weights = json.weights;
-  if (!isRecord(weights)) return fail('missing "weights" object');
-  if (typeof weights.file !== 'string' || weights.file === '') fail('weights.file must be a name');
-  if (typeof weights.byte_length !== 'number') fail('weights.byte_length must be a number');
-  if (typeof weights.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(weights.sha256)) {
-    fail('weights.sha256 must be 64 lowercase hex digits');
-  }
-  if (weights.byte_order !== 'little') {
-    fail(`weights.byte_order ${JSON.stringify(weights.byte_order)} is not "little"`);
-  }
-
-  if (!Array.isArray(json.tensors)) return fail('missing "tensors" list');
-  json.tensors.forEach((entry: unknown, i: number) => {
-    if (!isRecord(entry) || typeof entry.name !== 'string')
-      return fail(`tensors[${i}] has no name`);
-    const where = `tensor ${entry.name}`;
-    if (!isNumberArray(entry.shape)) fail(`${where}: shape must be a list of numbers`);
-    if (typeof entry.offset !== 'number' || typeof entry.length !== 'number') {
-      fail(`${where}: offset and length must be numbers`);
-    }
-    if (entry.dtype !== 'float16' && entry.dtype !== 'float32') {
-      fail(`${where}: unknown dtype ${JSON.stringify(entry.dtype)} (expected float16 or float32)`);
-    }
-  });
+  checkWeightManifest(json, fail);
 
   if (!Array.isArray(json.class_labels) || json.class_labels.length !== config.num_classes) {
     fail(`class_labels must list ${config.num_classes} labels`);

@@ -9,7 +9,7 @@ export interface LoadedModel {
   unet: UNet;
 }
 
-async function fetchOk(url: string, fetchImpl: typeof fetch): Promise<Response> {
+export async function fetchOk(url: string, fetchImpl: typeof fetch): Promise<Response> {
   let response: Response;
   try {
     response = await fetchImpl(url);
@@ -20,6 +20,16 @@ async function fetchOk(url: string, fetchImpl: typeof fetch): Promise<Response> 
   return response;
 }
 
+/** Fetches and parses a JSON file (a card); unreachable or malformed files name the URL. */
+export async function fetchJson(url: string, fetchImpl: typeof fetch): Promise<unknown> {
+  try {
+    return await (await fetchOk(url, fetchImpl)).json();
+  } catch (err) {
+    if (err instanceof ModelLoadError) throw err;
+    throw new ModelLoadError(url, `is not valid JSON (${(err as Error).message})`);
+  }
+}
+
 /** `modelUrl` is the folder, e.g. `${import.meta.env.BASE_URL}models/mnist`. */
 export async function fetchModel(
   modelUrl: string,
@@ -27,14 +37,7 @@ export async function fetchModel(
 ): Promise<LoadedModel> {
   const base = modelUrl.endsWith('/') ? modelUrl : `${modelUrl}/`;
   const cardUrl = `${base}card.json`;
-  let json: unknown;
-  try {
-    json = await (await fetchOk(cardUrl, fetchImpl)).json();
-  } catch (err) {
-    if (err instanceof ModelLoadError) throw err;
-    throw new ModelLoadError(cardUrl, `is not valid JSON (${(err as Error).message})`);
-  }
-  const card = parseModelCard(json, cardUrl);
+  const card = parseModelCard(await fetchJson(cardUrl, fetchImpl), cardUrl);
   const weightsUrl = `${base}${card.weights.file}`;
   const weights = await (await fetchOk(weightsUrl, fetchImpl)).arrayBuffer();
   const unet = await loadUNet(card, weights, { cardFile: cardUrl, weightsFile: weightsUrl });

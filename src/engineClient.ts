@@ -1,6 +1,8 @@
 // The UI side of the worker: starts it, forwards commands, and files replies into the store.
 // It restarts the worker when the user picks another backend (tfjs cannot switch cleanly once
-// tensors live on a backend).
+// tensors live on a backend), and when the worker crashes or stops answering its heartbeat: the
+// source, mask and settings live on this thread, so only the run in progress is lost.
+import { installDebugHooks } from './debugHooks';
 import type { BackendName } from './engine/backendNames';
 import { buildRunSettings, planSettingsOf, runPatchOf, type RunControls } from './runControls';
 import { currentSource, watchMask } from './sourceLink';
@@ -8,11 +10,23 @@ import { useAppStore, type ModelListing } from './store';
 import type { FromWorker, RunState, ToWorker } from './worker/protocol';
 
 let worker: Worker | null = null;
+/** Heartbeat: a ping every second; a worker that leaves one unanswered too long has stopped. */
+const HEARTBEAT_MS = 1000;
+/** How long a ping may go unanswered: a model call blocks the worker, and tfjs-cpu is slow. */
+const HANG_MS = { default: 20_000, cpu: 120_000 };
+/** More restarts than this within a minute: the engine cannot run here; stop trying. */
+const MAX_RESTARTS_PER_MINUTE = 3;
+let heartbeat: ReturnType<typeof setInterval> | null = null;
+let pingId = 0;
+let pingSentAt: number | null = null;
+let restarts: number[] = [];
 let nextRequestId = 1;
 let latestRunPlanRequest = 0;
 let nextRunId = 1;
 /** True while the run in the worker was started with an inpainting mask (mask edits follow it). */
 let runInpaints = false;
+/** The batch size the run in the worker was started with (the controls' applies to the next run). */
+let runBatchSize = 1;
 
 const STATUS_OF: Record<RunState, 'idle' | 'running' | 'paused' | 'done'> = {
   idle: 'idle',
@@ -21,9 +35,43 @@ const STATUS_OF: Record<RunState, 'idle' | 'running' | 'paused' | 'done'> = {
   done: 'done',
 };
 
+/** A value from a URL or a file, short enough to show in a message. */
+const shown = (raw: string) => (raw.length > 40 ? `${raw.slice(0, 40)}…` : raw);
+
 function handle(message: FromWorker): void {
   const store = useAppStore.getState();
   switch (message.type) {
+    case 'pong':
+      if (message.id === pingId) pingSentAt = null;
+      break;
+    case 'deviceLost':
+      store.setEngine({
+        state: 'starting',
+        reason: `the GPU device was lost (${message.reason}); starting the engine again`,
+      });
+      break;
+    case 'deviceRecovered': {
+      store.setEngine({
+        state: 'ready',
+        backend: message.backend,
+        reason: message.reason,
+        failures: message.failures,
+      });
+      const how =
+        message.backend === 'webgpu'
+          ? 're-initialised WebGPU'
+          : `switched to ${message.backend} (${message.reason})`;
+      const run = message.run;
+      const where = !run
+        ? ''
+        : run.restarted
+          ? ' The run in progress started again from its first step.'
+          : ` The run continues from step ${run.step}.`;
+      store.addMessage(
+        `The GPU device was lost (${message.lost}); ${how} and reloaded the model.${where}`,
+      );
+      break;
+    }
     case 'ready':
       store.setEngine({
         state: 'ready',
@@ -34,6 +82,7 @@ function handle(message: FromWorker): void {
         tfjsVersion: message.tfjsVersion,
         selfCheckOk: message.selfCheck.got === message.selfCheck.expected,
       });
+      startHeartbeat();
       loadChosenModel();
       break;
     case 'modelProgress':
@@ -49,7 +98,7 @@ function handle(message: FromWorker): void {
     case 'modelError': {
       const kept = message.kept;
       store.addMessage(
-        `Could not load model "${message.id}": ${message.file}: ${message.problem}.` +
+        `Could not load model "${shown(message.id)}": ${message.file}: ${message.problem}.` +
           (kept ? ` Still using "${kept}".` : ''),
       );
       store.setModelProgress(null);
@@ -75,6 +124,11 @@ function handle(message: FromWorker): void {
       store.receiveFrame(message);
       break;
     case 'error':
+      if (message.context === 'recovering from a lost GPU device') {
+        // The worker could not start a backend again by itself: a fresh worker may.
+        restartWorker(`it could not recover from a lost GPU device: ${message.message}`);
+        return;
+      }
       if (message.context === 'starting the engine') store.setEngine({ state: 'failed' });
       if (message.context === 'running the model' || message.context === 'starting the run') {
         store.setStatus('error', false);
@@ -94,20 +148,88 @@ function runIsActive(): boolean {
 }
 
 export function startEngine(backend: BackendName | null): void {
+  stopHeartbeat();
   worker?.terminate();
   const store = useAppStore.getState();
   store.setEngine({ state: 'starting', backend: null, reason: '' });
   store.setModel(null);
   if (store.status !== 'idle') store.setStatus('idle', false);
-  worker = new Worker(new URL('./worker/engine.worker.ts', import.meta.url), { type: 'module' });
-  worker.onmessage = (event: MessageEvent<FromWorker>) => handle(event.data);
-  worker.onerror = (event) => {
-    useAppStore.getState().setEngine({ state: 'failed' });
-    useAppStore
-      .getState()
-      .addMessage(`The engine worker stopped: ${event.message || 'unknown error'}`);
+  const started = new Worker(new URL('./worker/engine.worker.ts', import.meta.url), {
+    type: 'module',
+  });
+  worker = started;
+  started.onmessage = (event: MessageEvent<FromWorker>) => {
+    if (worker === started) handle(event.data);
+  };
+  started.onerror = (event) => {
+    // Handled here: not reported again as an error of the page.
+    event.preventDefault();
+    if (worker !== started) return;
+    restartWorker(event.message || 'its script could not run');
   };
   send({ type: 'init', backend });
+}
+
+function stopHeartbeat(): void {
+  if (heartbeat !== null) clearInterval(heartbeat);
+  heartbeat = null;
+  pingSentAt = null;
+}
+
+/** How long the worker may leave a ping unanswered: a slow step is not a hang. */
+function hangTimeoutMs(): number {
+  const { engine, frames } = useAppStore.getState();
+  const slowestStep = frames.slice(-10).reduce((max, f) => Math.max(max, f.totalMs), 0);
+  const base = engine.backend === 'cpu' ? HANG_MS.cpu : HANG_MS.default;
+  return Math.max(base, 5 * slowestStep);
+}
+
+function startHeartbeat(): void {
+  stopHeartbeat();
+  heartbeat = setInterval(() => {
+    if (!worker) return;
+    const now = performance.now();
+    if (pingSentAt === null) {
+      pingSentAt = now;
+      send({ type: 'ping', id: ++pingId });
+    } else if (now - pingSentAt > hangTimeoutMs()) {
+      const seconds = Math.round((now - pingSentAt) / 1000);
+      restartWorker(`it did not answer for ${seconds} s`);
+    }
+  }, HEARTBEAT_MS);
+}
+
+/**
+ * The worker crashed or hangs: a new one starts on the same backend choice and loads the same
+ * model. The source image, mask and settings live on this thread and stay; a run in progress
+ * is lost (its frames stay on screen) and Generate starts it again.
+ */
+function restartWorker(why: string): void {
+  const store = useAppStore.getState();
+  const now = Date.now();
+  restarts = restarts.filter((t) => now - t < 60_000);
+  if (restarts.length >= MAX_RESTARTS_PER_MINUTE) {
+    stopHeartbeat();
+    worker?.terminate();
+    worker = null;
+    store.setEngine({ state: 'failed' });
+    store.setModel(null);
+    store.setStatus('error', false);
+    store.addMessage(
+      `The engine stopped (${why}) ${restarts.length + 1} times within a minute, so it was not ` +
+        'restarted again. Reload the page to try again.',
+    );
+    return;
+  }
+  restarts.push(now);
+  const lastFrame = store.frames.at(-1);
+  const lostRun =
+    runIsActive() && lastFrame
+      ? ` The run in progress stopped at step ${lastFrame.step}; press Generate to run it again.`
+      : '';
+  store.addMessage(`The engine stopped (${why}) and was restarted.${lostRun}`);
+  runInpaints = false;
+  startEngine(store.backendChoice);
 }
 
 /** Reads public/models/index.json; `wanted` is the id asked for in the URL, if any. */
@@ -118,15 +240,8 @@ export async function loadModelList(wanted: string | null): Promise<void> {
   try {
     const response = await fetch(indexUrl);
     if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
-    const json = (await response.json()) as {
-      models?: { id: string; name: string; card: string }[];
-    };
-    models = (json.models ?? []).map((m) => ({
-      id: m.id,
-      name: m.name,
-      // The card's folder is the model's folder: "mnist/card.json" -> ".../models/mnist/".
-      url: new URL(m.card.replace(/[^/]*$/, ''), indexUrl).href,
-    }));
+    const json = (await response.json()) as { models?: unknown } | null;
+    models = listedModels(json?.models, indexUrl, store.addMessage);
   } catch (err) {
     store.addMessage(
       `Could not read the model list ${indexUrl.pathname}: ${(err as Error).message}`,
@@ -144,12 +259,44 @@ export async function loadModelList(wanted: string | null): Promise<void> {
     if (models.some((m) => m.id === wanted)) modelId = wanted;
     else {
       store.addMessage(
-        `Ignored model="${wanted}" in the URL: no such model (${models.map((m) => m.id).join(', ')}).`,
+        `Ignored model="${shown(wanted)}" in the URL: no such model ` +
+          `(${models.map((m) => m.id).join(', ')}).`,
       );
     }
   }
   store.setControls({ modelId });
   loadChosenModel();
+}
+
+/**
+ * The usable entries of index.json: an id, a name, and a card inside this site. A broken entry
+ * is skipped with a message; the others still load.
+ */
+function listedModels(
+  entries: unknown,
+  indexUrl: URL,
+  warn: (message: string) => void,
+): ModelListing[] {
+  if (!Array.isArray(entries)) throw new Error('"models" is not a list');
+  const models: ModelListing[] = [];
+  entries.forEach((entry: unknown, i) => {
+    const m = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+    const { id, name, card } = m;
+    const skip = (problem: string) =>
+      warn(`Skipped model ${i + 1} of ${indexUrl.pathname}: ${problem}.`);
+    if (typeof id !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(id)) {
+      return skip(`its id ${shown(JSON.stringify(id) ?? 'undefined')} is not a model id`);
+    }
+    if (typeof card !== 'string' || !card.endsWith('card.json')) {
+      return skip(`model "${id}" names no card.json`);
+    }
+    // The card's folder is the model's folder: "mnist/card.json" -> ".../models/mnist/".
+    const url = new URL(card.replace(/[^/]*$/, ''), indexUrl);
+    if (url.origin !== indexUrl.origin) return skip(`model "${id}" lies on another site`);
+    if (models.some((other) => other.id === id)) return skip(`model "${id}" is listed twice`);
+    models.push({ id, name: typeof name === 'string' ? name : id, url: url.href });
+  });
+  return models;
 }
 
 /** Loads the chosen model once both the engine and the model list are ready. */
@@ -197,6 +344,7 @@ export function generate(autoplay = true): void {
   if (!store.model || store.status === 'loading') return;
   const source = currentSource();
   runInpaints = source.inpaint !== null;
+  runBatchSize = store.controls.batchSize;
   const runId = nextRunId++;
   store.beginRun(runId);
   store.setStatus(autoplay ? 'running' : 'paused', false);
@@ -255,7 +403,7 @@ export function changeControls(patch: Partial<RunControls>): void {
     return;
   }
   if (runIsActive()) {
-    const runPatch = runPatchOf(before, after);
+    const runPatch = runPatchOf(before, after, runBatchSize);
     if (Object.keys(runPatch).length > 0) send({ type: 'update', patch: runPatch });
   } else {
     const plan = planSettingsOf(after);
@@ -263,6 +411,8 @@ export function changeControls(patch: Partial<RunControls>): void {
     if (JSON.stringify(plan) !== JSON.stringify(old)) requestRunPlan();
   }
 }
+
+installDebugHooks(window.location.search, (action) => send({ type: 'debug', action }));
 
 // Mask edits reach a running inpainting run at its next step.
 watchMask((inpaint) => {

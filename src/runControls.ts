@@ -33,6 +33,10 @@ export interface RunControls {
   eta: number;
   seed: number;
   batchSize: BatchSize;
+  /** RePaint's resampling while inpainting (RunSettings.resampleCount; 1 = off). */
+  resampleCount: number;
+  /** RePaint's jump length; the run gets at most the step count. */
+  jumpLength: number;
 }
 
 export const DEFAULT_CONTROLS: RunControls = {
@@ -46,6 +50,8 @@ export const DEFAULT_CONTROLS: RunControls = {
   eta: 0,
   seed: 42,
   batchSize: 4,
+  resampleCount: 1,
+  jumpLength: 1,
 };
 
 /** Image i gets seed + i (wrapping at 2^32), so one seed names the whole batch. */
@@ -85,11 +91,25 @@ export function buildRunSettings(c: RunControls, source: SourceChoice): RunSetti
     seeds: batchSeeds(c.seed, c.batchSize),
     inpaint: source.inpaint,
     img2img: source.img2img,
+    resampleCount: c.resampleCount,
+    jumpLength: jumpLengthOf(c),
   };
 }
 
-/** The part of a controls change a running run can take (seed, batch and model cannot). */
-export function runPatchOf(before: RunControls, after: RunControls): RunPatch {
+/** A jump cannot be longer than the plan: lowering Steps shortens it rather than failing. */
+function jumpLengthOf(c: RunControls): number {
+  return Math.min(c.jumpLength, c.steps);
+}
+
+/**
+ * The part of a controls change a running run can take (seed, batch and model cannot).
+ * `runBatchSize` is the running run's batch size: the controls' one applies to the next run.
+ */
+export function runPatchOf(
+  before: RunControls,
+  after: RunControls,
+  runBatchSize: number = after.batchSize,
+): RunPatch {
   const patch: RunPatch = {};
   const plan = planSettingsOf(after);
   const old = planSettingsOf(before);
@@ -100,7 +120,9 @@ export function runPatchOf(before: RunControls, after: RunControls): RunPatch {
   if (after.guidanceScale !== before.guidanceScale) patch.guidanceScale = after.guidanceScale;
   if (after.eta !== before.eta) patch.eta = after.eta;
   if (after.classId !== before.classId) {
-    patch.classes = new Array<number>(after.batchSize).fill(after.classId);
+    patch.classes = new Array<number>(runBatchSize).fill(after.classId);
   }
+  if (after.resampleCount !== before.resampleCount) patch.resampleCount = after.resampleCount;
+  if (jumpLengthOf(after) !== jumpLengthOf(before)) patch.jumpLength = jumpLengthOf(after);
   return patch;
 }

@@ -1,6 +1,6 @@
 // Settings read from the page URL. Anything odd is ignored with a message, never a crash.
 import { isBackendName, type BackendName } from './engine/backendNames';
-import type { SigmaSchedule } from './engine/run/settings';
+import { MAX_JUMP_LENGTH, MAX_RESAMPLE_COUNT, type SigmaSchedule } from './engine/run/settings';
 import { SAMPLER_PRESETS, findSamplerPreset } from './engine/samplerPresets';
 import {
   BATCH_SIZES,
@@ -45,10 +45,24 @@ export function readUrlSettings(search: string): UrlSettings {
   const params = new URLSearchParams(search);
   const warnings: string[] = [];
   const out: UrlSettings = { backend: null, model: null, classId: null, controls: {}, warnings };
+  /** Keys this page understands: the ones read below, and debug=1 (src/debugHooks.ts). */
+  const known = new Set<string>(['debug']);
+
+  /** The first value of a key (a repeated key is reported). */
+  const get = (key: string): string | null => {
+    known.add(key);
+    const all = params.getAll(key);
+    if (all.length > 1) {
+      warnings.push(
+        `${key} appears ${all.length} times in the URL: using the first, "${shown(all[0])}".`,
+      );
+    }
+    return all[0] ?? null;
+  };
 
   /** Reads one parameter; a value `parse` refuses is reported with `expected`. */
   const read = <T>(key: string, parse: (raw: string) => T | null, expected: string): T | null => {
-    const raw = params.get(key);
+    const raw = get(key);
     if (raw === null) return null;
     const value = parse(raw);
     if (value === null) warnings.push(`Ignored ${key}="${shown(raw)}" in the URL: ${expected}.`);
@@ -65,7 +79,7 @@ export function readUrlSettings(search: string): UrlSettings {
   );
   out.backend = backend;
 
-  const model = params.get('model');
+  const model = get('model');
   if (model !== null) out.model = model.trim();
   out.classId = read('class', (raw) => wholeNumber(raw, 0, 1000), 'use a class number');
 
@@ -109,6 +123,27 @@ export function readUrlSettings(search: string): UrlSettings {
     `use ${SPACING_CHOICES.join(', ')}`,
   );
   if (spacing !== null) c.spacing = spacing as SpacingChoice;
+  const resample = read(
+    'resample',
+    (raw) => wholeNumber(raw, 1, MAX_RESAMPLE_COUNT),
+    `use 1 (off) to ${MAX_RESAMPLE_COUNT}`,
+  );
+  if (resample !== null) c.resampleCount = resample;
+  const jump = read(
+    'jump',
+    (raw) => wholeNumber(raw, 1, MAX_JUMP_LENGTH),
+    `use 1 to ${MAX_JUMP_LENGTH}`,
+  );
+  if (jump !== null) c.jumpLength = jump;
+
+  const unknown = [...new Set(params.keys())].filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    const listed = unknown.slice(0, 5).map((key) => `"${shown(key)}"`);
+    if (unknown.length > 5) listed.push(`and ${unknown.length - 5} more`);
+    warnings.push(
+      `Ignored unknown URL parameter${unknown.length > 1 ? 's' : ''} ${listed.join(', ')}.`,
+    );
+  }
   return out;
 }
 
@@ -129,5 +164,9 @@ export function urlWithControls(href: string, controls: RunControls): string {
   set('schedule', controls.sigmaSchedule);
   set('spacing', controls.spacing);
   set('eta', usesEta(controls.sampler) ? controls.eta : null);
+  // RePaint's resampling only when it is on (it only acts while inpainting).
+  const resampling = controls.resampleCount > 1;
+  set('resample', resampling ? controls.resampleCount : null);
+  set('jump', resampling ? controls.jumpLength : null);
   return url.href;
 }

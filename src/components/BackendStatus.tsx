@@ -1,6 +1,15 @@
+import type { AdapterReport } from '../engine/backend';
 import { BACKENDS, isBackendName } from '../engine/backendNames';
 import { startEngine } from '../engineClient';
 import { useAppStore } from '../store';
+
+/** The WebGPU adapter the worker found, in one line (for the bench and for bug reports). */
+function adapterSummary(adapter: AdapterReport | null): string {
+  if (!adapter) return '';
+  if (!adapter.available) return `none: ${adapter.problem ?? 'unknown'}`;
+  const name = [adapter.vendor, adapter.architecture, adapter.description].filter(Boolean);
+  return `${name.join(' ') || 'unnamed adapter'}${adapter.isFallback ? ' (fallback)' : ''}`;
+}
 
 /** Which tfjs backend runs and why, with a menu to override the automatic choice. */
 export function BackendStatus() {
@@ -35,6 +44,7 @@ export function BackendStatus() {
         data-testid="backend-name"
         data-state={engine.state}
         data-backend={engine.backend ?? ''}
+        data-adapter={adapterSummary(engine.adapter)}
       >
         {engine.state === 'starting' && 'Starting the engine…'}
         {engine.state === 'failed' && 'The engine could not start'}

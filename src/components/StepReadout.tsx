@@ -24,6 +24,7 @@ export function StepReadout() {
         data-index={frame?.index ?? ''}
         data-cause={frame?.cause ?? ''}
         data-num-tensors={frame?.numTensors ?? ''}
+        data-num-bytes={frame?.numBytes ?? ''}
       >
         {frame
           ? `Step ${frame.step} / ${frame.totalSteps} · t = ${Number(frame.timestep.toFixed(2))}` +

@@ -108,3 +108,18 @@ export async function initBackend(plan: BackendPlan): Promise<ActiveBackend> {
   }
   throw new Error(`no tfjs backend could start (${failures.join('; ')})`);
 }
+
+/** The priorities the tfjs backend packages register with (only our plan's order matters). */
+const REGISTERED_PRIORITY: Record<BackendName, number> = { webgpu: 3, webgl: 2, wasm: 2, cpu: 1 };
+
+/**
+ * Drops a backend's instance (and with it every tensor it held) so that the next setBackend
+ * builds a fresh one: after a WebGPU device is lost, the old backend keeps using the dead device.
+ * tfjs's removeBackend also forgets the backend's factory, so it is registered again here.
+ */
+export function resetBackend(name: BackendName): void {
+  const factory = tf.findBackendFactory(name);
+  if (!factory) return;
+  tf.removeBackend(name);
+  tf.registerBackend(name, factory, REGISTERED_PRIORITY[name]);
+}

@@ -2,6 +2,7 @@
 // why it cannot be used. Nothing in the app changes until this has succeeded.
 import { bitmapToRgba } from './browserImage';
 import { fitToSquare } from './fitImage';
+import { HEADER_BYTES, declaredImageSize, declaredSizeProblem } from './imageHeader';
 import { rgbaToGray } from './pixels';
 import { decodeProblem, uploadProblem } from './uploadCheck';
 
@@ -14,6 +15,10 @@ const PRESCALE_SIDE = 280;
 export async function decodeUpload(file: File): Promise<UploadResult> {
   const problem = uploadProblem(file);
   if (problem) return { ok: false, message: problem };
+  // A huge picture in a small file is refused from its header, before the browser inflates it.
+  const header = new Uint8Array(await file.slice(0, HEADER_BYTES).arrayBuffer());
+  const tooBig = declaredSizeProblem(file.name, declaredImageSize(header));
+  if (tooBig) return { ok: false, message: tooBig };
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file);

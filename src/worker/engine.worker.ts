@@ -8,10 +8,24 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { initBackend, planBackends, probeWebGpu, type GpuLike } from '../engine/backend';
+import {
+  initBackend,
+  planBackends,
+  probeWebGpu,
+  resetBackend,
+  type BackendName,
+  type GpuLike,
+} from '../engine/backend';
 import { ModelLoadError } from '../engine/model';
+import {
+  destroyDevice,
+  failedFromDeviceLoss,
+  unwatchDevice,
+  watchDevice,
+  type DeviceLostInfo,
+} from './deviceLoss';
 import { loadWorkerModel, type LoadedWorkerModel } from './modelLoader';
-import type { FromWorker, ToWorker } from './protocol';
+import type { DebugAction, FromWorker, ToWorker } from './protocol';
 import { RunController } from './runController';
 
 // In a worker the wasm files are not found relative to the page: point tfjs at Vite's URLs.
@@ -35,19 +49,28 @@ const defer = (fn: () => void) => {
 };
 
 const runs = new RunController(post, defer);
+// A step that failed because the GPU device went away keeps its run: recovery rebuilds it.
+runs.keepRunAfter = (err) => failedFromDeviceLoss(err);
 let model: LoadedWorkerModel | null = null;
+/** Settles when the engine is usable: after init, and again after recovering from a lost device. */
 let engineReady: Promise<void> | null = null;
+/** The backend the user asked for (null: automatic), kept for re-initialising after a loss. */
+let backendOverride: BackendName | null = null;
 
-async function init(override: ToWorker & { type: 'init' }): Promise<void> {
+type Ready = FromWorker & { type: 'ready' };
+
+/** Picks and starts a backend as the plan says, proves it computes, and watches its device. */
+async function startBackend(): Promise<Ready> {
   const gpu = (self.navigator as Navigator & { gpu?: GpuLike }).gpu;
   const adapter = await probeWebGpu(gpu);
-  const active = await initBackend(planBackends(adapter, override.backend));
+  const active = await initBackend(planBackends(adapter, backendOverride));
   const n = 100;
   // Read back asynchronously: WebGPU's synchronous read-back loses the device under SwiftShader.
   const sum = tf.tidy(() => tf.range(1, n + 1).sum());
   const got = (await sum.data())[0];
   sum.dispose();
-  post({
+  watchDevice(onDeviceLost);
+  return {
     type: 'ready',
     backend: active.name,
     reason: active.reason,
@@ -55,7 +78,62 @@ async function init(override: ToWorker & { type: 'init' }): Promise<void> {
     adapter,
     tfjsVersion: tf.version_core,
     selfCheck: { expected: (n * (n + 1)) / 2, got },
-  });
+  };
+}
+
+async function init(message: ToWorker & { type: 'init' }): Promise<void> {
+  backendOverride = message.backend;
+  post(await startBackend());
+}
+
+/**
+ * The device under WebGPU was lost: every tensor with it. Start the backend again (WebGPU if it
+ * comes back, else the next in the fallback chain), rebuild the model from the bytes kept in
+ * memory, and let the run continue from the last step the CPU still holds.
+ */
+function onDeviceLost(info: DeviceLostInfo): void {
+  const lost = info.message ? `${info.reason}: ${info.message}` : info.reason;
+  post({ type: 'deviceLost', reason: info.reason, detail: info.message });
+  const previous = engineReady?.catch(() => undefined);
+  engineReady = (async () => {
+    await previous;
+    let ready: Ready | null = null;
+    const run = await runs.recoverRun(async () => {
+      model?.releaseTensors();
+      unwatchDevice();
+      const name = tf.getBackend() as BackendName | undefined;
+      if (name) resetBackend(name);
+      ready = await startBackend();
+      await model?.rebuild();
+    });
+    const { backend, reason, failures } = ready!;
+    post({ type: 'deviceRecovered', lost, backend, reason, failures, run });
+  })();
+  engineReady.catch((err: unknown) =>
+    post({
+      type: 'error',
+      context: 'recovering from a lost GPU device',
+      message: (err as Error).message ?? String(err),
+    }),
+  );
+}
+
+/** Fault injection for tests and diagnostics; the page exposes it only with debug=1. */
+function debug(action: DebugAction): void {
+  switch (action) {
+    case 'loseDevice':
+      destroyDevice();
+      return;
+    case 'throw':
+      // From an event handler, so nothing catches it: the page sees the worker's error event.
+      setTimeout(() => {
+        throw new Error('debug: an uncaught exception in the engine worker');
+      });
+      return;
+    case 'close':
+      self.close();
+      return;
+  }
 }
 
 /** The new model replaces the old one only once it has loaded and validated completely. */
@@ -70,7 +148,7 @@ async function loadModel(id: string, url: string): Promise<void> {
       post({ type: 'modelProgress', id, loadedBytes, totalBytes });
     });
     await runs.setModel(loaded.runModel);
-    model?.unet.dispose();
+    model?.dispose();
     model = loaded;
     post({ type: 'modelLoaded', model: loaded.info });
   } catch (err) {
@@ -104,6 +182,11 @@ function handle(message: ToWorker): Promise<void> | void {
       return runs.cancel();
     case 'update':
       return runs.update(message.patch);
+    case 'ping':
+      post({ type: 'pong', id: message.id });
+      return;
+    case 'debug':
+      return debug(message.action);
   }
 }
 
@@ -118,19 +201,24 @@ const CONTEXTS: Record<ToWorker['type'], string> = {
   stepBack: 'stepping back',
   cancel: 'cancelling',
   update: 'updating the run',
+  ping: 'answering the heartbeat',
+  debug: 'running a debug command',
 };
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
-  const fail = (err: unknown) =>
+  const fail = async (err: unknown) => {
+    // A command that failed because the device went away: the recovery message says it all.
+    if (message.type !== 'debug' && (await failedFromDeviceLoss(err))) return;
     post({
       type: 'error',
       context: CONTEXTS[message.type],
       message: (err as Error).message ?? String(err),
     });
+  };
   try {
     handle(message)?.catch(fail);
   } catch (err) {
-    fail(err);
+    void fail(err);
   }
 };

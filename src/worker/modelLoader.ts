@@ -1,39 +1,129 @@
 // Loads a model folder into the worker, reporting download progress in bytes. A model that fails
 // to load throws a ModelLoadError naming the file and the problem; the caller keeps the old model.
-import { fetchModel, ModelLoadError, runModelFromUNet } from '../engine/model';
-import type { UNet } from '../engine/model';
+// The weights' bytes stay in memory so the U-Net can be rebuilt on a new backend after a lost GPU
+// device without downloading them again.
+import { loadUNet, ModelLoadError, parseModelCard, runModelFromUNet } from '../engine/model';
+import type { ModelCard, UNet } from '../engine/model';
+import type { DenoiseModel } from '../engine/denoiser';
 import type { RunModel } from '../engine/run/diffusionRun';
 import type { ModelInfo } from './protocol';
 
 export interface LoadedWorkerModel {
   info: ModelInfo;
+  /** Stays valid across rebuild(): it always predicts with the current U-Net. */
   runModel: RunModel;
-  unet: UNet;
+  /** Frees the U-Net's tensors; the bytes stay for rebuild(). */
+  releaseTensors(): void;
+  /** Builds the U-Net again on the current backend from the kept bytes (checked at load). */
+  rebuild(): Promise<void>;
+  dispose(): void;
 }
 
 export type Progress = (loadedBytes: number, totalBytes: number | null) => void;
 
-/** A fetch whose response bodies count the bytes as they arrive. */
-function countingFetch(onProgress: Progress): typeof fetch {
-  return async (input, init) => {
-    const response = await fetch(input, init);
-    if (!response.ok || !response.body) return response;
-    const header = response.headers.get('content-length');
-    const total = header && !response.headers.get('content-encoding') ? Number(header) : null;
-    let loaded = 0;
-    const counter = new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        loaded += chunk.byteLength;
-        onProgress(loaded, total);
-        controller.enqueue(chunk);
-      },
-    });
-    return new Response(response.body.pipeThrough(counter), {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
+/** A card bigger than this is not a card (the shipped ones are ~25 kB). */
+export const MAX_CARD_BYTES = 4 * 1024 * 1024;
+
+/** A weights file name: a plain name inside the model's folder, never a path or a URL. */
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+async function fetchOk(url: string): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new ModelLoadError(url, `could not be fetched (${(err as Error).message})`);
+  }
+  if (!response.ok) throw new ModelLoadError(url, `HTTP ${response.status} ${response.statusText}`);
+  // Single-page hosts answer a missing file with their index.html and status 200.
+  if (/^text\/html\b/i.test(response.headers.get('content-type') ?? '')) {
+    await response.body?.cancel();
+    throw new ModelLoadError(url, 'is an HTML page, not a model file (is the model missing here?)');
+  }
+  return response;
+}
+
+/**
+ * The body, counting bytes as they arrive, refused as soon as it is longer than `limit`: a wrong
+ * or hostile server cannot make the worker hold an unbounded download.
+ */
+async function readBody(
+  url: string,
+  response: Response,
+  limit: number,
+  tooBig: (bytes: string) => string,
+  onProgress?: Progress,
+): Promise<ArrayBuffer> {
+  const header = response.headers.get('content-length');
+  const declared = header && !response.headers.get('content-encoding') ? Number(header) : null;
+  if (declared !== null && declared > limit) {
+    await response.body?.cancel();
+    throw new ModelLoadError(url, tooBig(String(declared)));
+  }
+  if (!response.body) return response.arrayBuffer();
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    loaded += value.byteLength;
+    if (loaded > limit) {
+      await reader.cancel();
+      throw new ModelLoadError(url, tooBig(`more than ${limit}`));
+    }
+    chunks.push(value);
+    onProgress?.(loaded, declared);
+  }
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes.buffer;
+}
+
+/** What the model list says about a model must agree with its card, before any download. */
+export function checkCardFitsListing(card: ModelCard, id: string, cardUrl: string): void {
+  const fail = (problem: string): never => {
+    throw new ModelLoadError(cardUrl, problem);
   };
+  if (card.id !== id) {
+    fail(`is the card of model "${card.id}", but the model list names it "${id}"`);
+  }
+  if (!FILE_NAME.test(card.weights.file)) {
+    fail(
+      `weights.file ${JSON.stringify(card.weights.file)} must be a file name in the model's folder`,
+    );
+  }
+  const { in_channels: inChannels, out_channels: outChannels } = card.architecture;
+  if (outChannels !== inChannels) {
+    fail(`architecture predicts ${outChannels} channels for ${inChannels} input channels`);
+  }
+  const length = card.weights.byte_length;
+  if (!Number.isSafeInteger(length) || length <= 0) {
+    fail(`weights.byte_length ${length} is not a positive whole number of bytes`);
+  }
+}
+
+async function fetchCard(id: string, cardUrl: string): Promise<ModelCard> {
+  const response = await fetchOk(cardUrl);
+  const bytes = await readBody(
+    cardUrl,
+    response,
+    MAX_CARD_BYTES,
+    (n) => `is ${n} bytes; a model card is at most ${MAX_CARD_BYTES}`,
+  );
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (err) {
+    throw new ModelLoadError(cardUrl, `is not valid JSON (${(err as Error).message})`);
+  }
+  const card = parseModelCard(json, cardUrl);
+  checkCardFitsListing(card, id, cardUrl);
+  return card;
 }
 
 export async function loadWorkerModel(
@@ -41,17 +131,52 @@ export async function loadWorkerModel(
   url: string,
   onProgress: Progress,
 ): Promise<LoadedWorkerModel> {
-  const { card, unet } = await fetchModel(url, countingFetch(onProgress));
-  let runModel: RunModel;
+  const base = url.endsWith('/') ? url : `${url}/`;
+  const cardUrl = `${base}card.json`;
+  const card = await fetchCard(id, cardUrl);
+  const weightsUrl = `${base}${card.weights.file}`;
+  const expected = card.weights.byte_length;
+  const weights = await readBody(
+    weightsUrl,
+    await fetchOk(weightsUrl),
+    expected,
+    (n) => `is ${n} bytes but ${cardUrl} says ${expected}`,
+    onProgress,
+  );
+  const names = { cardFile: cardUrl, weightsFile: weightsUrl };
+  let unet: UNet = await loadUNet(card, weights, names);
+  let current: RunModel;
   try {
-    runModel = runModelFromUNet(unet, card);
+    current = runModelFromUNet(unet, card);
   } catch (err) {
     unet.dispose();
-    throw new ModelLoadError(`${url}/card.json`, (err as Error).message);
+    throw new ModelLoadError(cardUrl, (err as Error).message);
   }
+  // The run keeps this object for its whole life; rebuild() swaps the U-Net underneath it.
+  const denoiser: DenoiseModel = {
+    ...current.denoiser,
+    predict: (x, timesteps, classes) => current.denoiser.predict(x, timesteps, classes),
+  };
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    try {
+      unet.dispose();
+    } catch {
+      // The backend that held the tensors is already gone: nothing is left to free.
+    }
+  };
   return {
-    unet,
-    runModel,
+    runModel: { ...current, denoiser },
+    releaseTensors: release,
+    async rebuild() {
+      release();
+      unet = await loadUNet(card, weights, { ...names, skipChecksum: true });
+      current = runModelFromUNet(unet, card);
+      released = false;
+    },
+    dispose: release,
     info: {
       id,
       name: card.name,

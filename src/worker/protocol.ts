@@ -9,7 +9,15 @@ import type { SchedulePlan } from '../engine/schedulePlan';
 export type RunPatch = Partial<
   Pick<
     RunSettings,
-    'sampler' | 'steps' | 'spacing' | 'sigmaSchedule' | 'guidanceScale' | 'eta' | 'classes'
+    | 'sampler'
+    | 'steps'
+    | 'spacing'
+    | 'sigmaSchedule'
+    | 'guidanceScale'
+    | 'eta'
+    | 'classes'
+    | 'resampleCount'
+    | 'jumpLength'
   >
 > & { inpaint?: RunSettings['inpaint'] };
 
@@ -29,7 +37,17 @@ export type ToWorker =
   | { type: 'step' }
   | { type: 'stepBack' }
   | { type: 'cancel' }
-  | { type: 'update'; patch: RunPatch };
+  | { type: 'update'; patch: RunPatch }
+  /** Heartbeat: the worker answers `pong` with the same id (a dead or hung worker does not). */
+  | { type: 'ping'; id: number }
+  /** Fault injection for tests and diagnostics (the page's debug=1 hook). */
+  | { type: 'debug'; action: DebugAction };
+
+/**
+ * loseDevice: destroy the WebGPU device under tfjs; throw: an uncaught exception from an event
+ * handler; close: the worker ends itself.
+ */
+export type DebugAction = 'loseDevice' | 'throw' | 'close';
 
 export type RunState = 'idle' | 'running' | 'paused' | 'done';
 
@@ -62,8 +80,9 @@ export interface FrameData {
   /** Time inside the model's forward passes, and for the whole step (with read-back), in ms. */
   modelMs: number;
   totalMs: number;
-  /** tf.memory().numTensors after the step: tests use it to catch leaks. */
+  /** tf.memory().numTensors and numBytes after the step: tests and the bench catch leaks. */
   numTensors: number;
+  numBytes: number;
   cause: FrameCause;
 }
 
@@ -97,4 +116,20 @@ export type FromWorker =
   | { type: 'runPlanChanged'; runId: number; plan: SchedulePlan }
   | { type: 'runState'; runId: number; state: RunState; canStepBack: boolean }
   | ({ type: 'frame' } & FrameData)
-  | { type: 'error'; context: string; message: string };
+  | { type: 'error'; context: string; message: string }
+  | { type: 'pong'; id: number }
+  /** The WebGPU device went away (`reason` as GPUDeviceLostInfo says); recovery has begun. */
+  | { type: 'deviceLost'; reason: string; detail: string }
+  /**
+   * The engine runs again after a lost device: on `backend` (WebGPU re-initialised, or the next
+   * in the fallback chain), the model rebuilt; the run continues from `run.step`, or from its
+   * start when nothing of it was left (`run.restarted`); `run` is null when there was none.
+   */
+  | {
+      type: 'deviceRecovered';
+      lost: string;
+      backend: BackendName;
+      reason: string;
+      failures: string[];
+      run: { step: number; restarted: boolean } | null;
+    };

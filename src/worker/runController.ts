@@ -43,6 +43,14 @@ export class RunController {
   private loopScheduled = false;
   private modelMs = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  /** A step failed while the device was being lost: the run goes on once it is rebuilt. */
+  private interrupted = false;
+
+  /**
+   * Whether a failed step keeps the run (the worker is replacing a lost GPU device and will call
+   * recoverRun) instead of ending it with an error.
+   */
+  keepRunAfter: (err: unknown) => boolean | Promise<boolean> = () => false;
 
   constructor(
     private readonly post: Post,
@@ -164,7 +172,8 @@ export class RunController {
     const back = { ...this.path[this.path.length - 1], index: this.index };
     this.path[this.path.length - 1] = back;
     this.pending = null;
-    this.send({ ...back, numTensors: tf.memory().numTensors }, 'back');
+    const { numTensors, numBytes } = tf.memory();
+    this.send({ ...back, numTensors, numBytes }, 'back');
     this.setState('paused');
   }
 
@@ -181,7 +190,14 @@ export class RunController {
     const wasDone = run.done;
     run.update(patch);
     // DiffusionRun re-plans exactly when these keys are present and the run is not finished.
-    if (!needsReplan(patch) || wasDone) return;
+    if (!needsReplan(patch) || wasDone) {
+      // Resampling turned down at the plan's end, with only a jump back left: nothing to do.
+      if (!wasDone && run.done) {
+        this.flushPending('final');
+        this.setState('done');
+      }
+      return;
+    }
     const after = run.position;
     this.post({ type: 'runPlanChanged', runId: this.runId, plan: this.plan(run.currentSettings) });
     // The run cannot step back past a re-plan (its snapshots belong to the old plan): the path
@@ -193,6 +209,54 @@ export class RunController {
     this.send(renumbered, 'update');
     if (run.done && this.state !== 'idle') this.setState('done');
     else this.setState(this.state);
+  }
+
+  /**
+   * After the backend lost its GPU device: frees the run's tensors, lets `replace` start a new
+   * backend and rebuild the model, then continues from the newest step the CPU still holds (else
+   * from the start, same settings and seeds). A run that was going continues by itself.
+   * Resolves to the step it continues from, or null when there was no run.
+   */
+  recoverRun(replace: () => Promise<void>): Promise<{ step: number; restarted: boolean } | null> {
+    return this.serial(async () => {
+      const run = this.run;
+      const wasRunning = this.state === 'running' || this.interrupted;
+      this.interrupted = false;
+      const saved = run?.releaseTensors() ?? null;
+      try {
+        await replace();
+      } catch (err) {
+        if (run) {
+          this.disposeRun();
+          this.setState('idle');
+        }
+        throw err;
+      }
+      if (!run) return null;
+      let restarted = false;
+      if (saved) {
+        run.resumeOnBackend(saved);
+        // Frames past the restored step (a step undone because its result was lost) are dropped.
+        while (this.path.length > 1 && this.path[this.path.length - 1].step > saved.planIndex) {
+          this.path.pop();
+          this.index--;
+        }
+        this.pending = null;
+        this.send({ ...this.path[this.path.length - 1], index: this.index }, 'back');
+      } else {
+        restarted = true;
+        run.dispose();
+        this.run = new DiffusionRun(this.timedModel!, run.currentSettings);
+        this.index = 0;
+        const first = await this.initialFrame(this.plan(run.currentSettings));
+        this.path = [first];
+        this.send(first);
+      }
+      const step = this.path[this.path.length - 1].step;
+      this.setState(this.run!.done ? 'done' : wasRunning ? 'running' : 'paused');
+      this.scheduleLoop();
+      return { step, restarted };
+    });
   }
 
   private timed(inner: DenoiseModel): DenoiseModel {
@@ -227,6 +291,12 @@ export class RunController {
     try {
       frame = await this.advance('run');
     } catch (err) {
+      if (await this.keepRunAfter(err)) {
+        this.interrupted = true;
+        this.flushPending('pause');
+        this.setState('paused');
+        return;
+      }
       this.disposeRun();
       this.setState('idle');
       this.post({
@@ -280,6 +350,7 @@ export class RunController {
       modelMs: this.modelMs,
       totalMs: this.now() - t0,
       numTensors: tf.memory().numTensors,
+      numBytes: tf.memory().numBytes,
       cause,
     };
   }
@@ -313,6 +384,7 @@ export class RunController {
       modelMs: 0,
       totalMs: 0,
       numTensors: tf.memory().numTensors,
+      numBytes: tf.memory().numBytes,
       cause: 'start',
     };
   }
@@ -357,5 +429,6 @@ export class RunController {
     this.path = [];
     this.pending = null;
     this.state = 'idle';
+    this.interrupted = false;
   }
 }

@@ -269,3 +269,66 @@ test('inpainting keeps the unmasked pixels of the source and re-imagines the mas
     .screenshot({ path: testInfo.outputPath('inpainted.png') });
   expect(changed).toBeGreaterThan(392 / 10);
 });
+
+test('inpainting with Resampling 2 keeps the unmasked pixels and finishes', async ({ page }) => {
+  await openApp(page);
+  await chooseExample(page);
+  const resampling = page.getByRole('spinbutton', { name: 'Resampling', exact: true });
+  const jumpLength = page.getByRole('spinbutton', { name: 'Jump length', exact: true });
+  // Resampling belongs to inpainting: off until the Inpaint mode is chosen.
+  await expect(resampling).toBeDisabled();
+  await page.getByRole('radio', { name: 'Inpaint' }).check();
+  await expect(resampling).toBeEnabled();
+  await expect(resampling).toHaveValue('1');
+
+  // The bottom half masked this time: rows 14..27.
+  await page.getByLabel('Brush size').fill('2');
+  for (let y = 15; y <= 27; y += 2) await stroke(page, [0.3, y], [27.7, y]);
+  await expect(page.getByRole('img', { name: 'Mask' })).toHaveAttribute('data-mask-count', '392');
+
+  await page.getByLabel('Batch size').selectOption('1');
+  const steps = page.getByRole('spinbutton', { name: 'Steps', exact: true });
+  await steps.fill('6');
+  await steps.press('Enter');
+  await resampling.fill('2');
+  await resampling.press('Enter');
+  await jumpLength.fill('2');
+  await jumpLength.press('Enter');
+  await expect(
+    page.getByText('Every 2 steps, go back 2 and denoise again, 1 more time.'),
+  ).toBeVisible();
+  await expect.poll(() => new URL(page.url()).searchParams.get('resample')).toBe('2');
+  expect(new URL(page.url()).searchParams.get('jump')).toBe('2');
+  await page.getByRole('button', { name: 'Generate', exact: true }).click();
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done', {
+    timeout: 90_000,
+  });
+
+  // 6 steps, r = 2, j = 2: jumps after steps 4 and 6 back to 3 and 5, so 6 + 2 * 2 = 10 model
+  // calls. The last frame's index counts them; its step is the plan's end.
+  const readout = page.getByTestId('step-readout');
+  await expect(readout).toHaveAttribute('data-index', '10');
+  await expect(readout).toHaveAttribute('data-step', '6');
+  await expect(readout).toHaveAttribute('data-total', '6');
+
+  const source = mnistTestImage(EXAMPLE_INDEX);
+  const result = await canvasRgba(page, 'Noisy sample x_t');
+  for (let i = 0; i < 392; i++) {
+    expect(Math.abs(result[4 * i] - source[i]), `kept pixel ${i}`).toBeLessThanOrEqual(1);
+  }
+  // On the Timeline a jump shows as the step going back and the timestep going up again.
+  const timeline = page.getByRole('slider', { name: 'Timeline' });
+  const at = async (frame: number) => {
+    await timeline.fill(String(frame));
+    await expect(readout).toHaveAttribute('data-index', String(frame));
+    const text = (await readout.textContent()) ?? '';
+    return {
+      step: Number(await readout.getAttribute('data-step')),
+      t: Number(/t = ([\d.]+)/.exec(text)![1]),
+    };
+  };
+  const beforeJump = await at(4);
+  const afterJump = await at(5);
+  expect([beforeJump.step, afterJump.step]).toEqual([4, 3]);
+  expect(afterJump.t).toBeGreaterThan(beforeJump.t);
+});

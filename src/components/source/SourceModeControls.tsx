@@ -1,6 +1,7 @@
-// What the source is used for: nothing, inpainting (regenerate under the mask) or img2img
-// (start from the source noised to `strength`).
+// What the source is used for: nothing, inpainting (regenerate under the mask, with RePaint's
+// resampling settings) or img2img (start from the source noised to `strength`).
 import { useSourceStore, type SourceMode } from '../../state/sourceStore';
+import { ResampleControls } from './ResampleControls';
 
 const MODES: Array<{ mode: SourceMode; label: string }> = [
   { mode: 'none', label: 'None' },
@@ -43,6 +44,7 @@ export function SourceModeControls() {
         />
         <output>{strength.toFixed(2)}</output>
       </label>
+      <ResampleControls />
     </div>
   );
 }

@@ -38,6 +38,22 @@ export async function decodeWeights(
   buffer: ArrayBuffer,
   options: DecodeOptions = {},
 ): Promise<Map<string, HostTensor>> {
+  return decodeTensors(card, expectedTensorShapes(planUNet(card.architecture)), buffer, options);
+}
+
+/** The part of a card (of any format) that describes its weights file. */
+export type WeightManifest = Pick<ModelCard, 'weights' | 'tensors'>;
+
+/**
+ * decodeWeights for any architecture: `expected` holds every parameter the network reads, with its
+ * PyTorch shape; the card must list exactly those.
+ */
+export async function decodeTensors(
+  card: WeightManifest,
+  expected: Map<string, number[]>,
+  buffer: ArrayBuffer,
+  options: DecodeOptions = {},
+): Promise<Map<string, HostTensor>> {
   const weightsFile = options.weightsFile ?? card.weights.file;
   const cardFile = options.cardFile ?? 'card.json';
   const fail = (file: string, problem: string): never => {
@@ -62,7 +78,6 @@ export async function decodeWeights(
     }
   }
 
-  const expected = expectedTensorShapes(planUNet(card.architecture));
   const entries = new Map<string, TensorEntry>();
   for (const entry of card.tensors) {
     if (entries.has(entry.name)) fail(cardFile, `tensor ${entry.name} is listed twice`);
@@ -95,6 +110,9 @@ export async function decodeWeights(
           `needs ${count * bytesPerValue}`,
       );
     }
+    if (!Number.isSafeInteger(entry.offset)) {
+      fail(cardFile, `tensor ${name} has offset ${entry.offset}, not a whole number of bytes`);
+    }
     if (entry.offset < 0 || entry.offset + entry.length > buffer.byteLength) {
       fail(
         weightsFile,
@@ -111,6 +129,17 @@ export async function decodeWeights(
       fail(weightsFile, `tensor ${name} has a non-finite value (${values[bad]}) at index ${bad}`);
     }
     tensors.set(name, { shape, values });
+  }
+  // Tensors sharing bytes: the manifest was not written for this file (or was edited by hand).
+  const ranges = [...entries.values()].sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < ranges.length; i++) {
+    const [a, b] = [ranges[i - 1], ranges[i]];
+    if (b.offset < a.offset + a.length) {
+      fail(
+        cardFile,
+        `tensors ${a.name} and ${b.name} overlap at bytes ${b.offset}..${a.offset + a.length}`,
+      );
+    }
   }
   return tensors;
 }

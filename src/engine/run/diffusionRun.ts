@@ -1,5 +1,6 @@
 // A run: the state of one reverse process (x_t, position in the plan, history) that the worker
-// advances one model call at a time. Settings can change between any two steps.
+// advances one model call at a time. Settings can change between any two steps. When inpainting
+// with resampleCount > 1 the run also jumps back (RePaint's resampling, see resampling.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 import { guidedModelOutput, impliedViews, type DenoiseModel } from '../denoiser';
@@ -7,15 +8,23 @@ import { convertSample, sampleSpaceOf, sigmaAtTimestep, beginIndexAtOrBelow } fr
 import { BatchNoise } from '../rng';
 import type { NoiseScheduleConfig } from '../schedule/betas';
 import { createScheduler, type Scheduler } from '../schedulers';
+import { jumpBackTo, renoise, stepBoundaries } from './resampling';
 import { schedulerConfigFor } from './schedulerConfig';
 import { needsReplan, validateSettings, type RunSettings } from './settings';
 
 /** What one step produced, for display: all arrays NHWC float32, values in image space [-1, 1]. */
 export interface StepFrame {
-  /** Model calls done so far in this plan (1 after the first step). */
+  /**
+   * Position in the plan after this model call (1 after the first step; totalSteps at the end).
+   * Without resampling it counts the model calls of this plan. With RePaint's resampling it is
+   * where the run stands, not a count: a model call that follows a jump back has a smaller `step`
+   * than the one before (by the jump's length in plan positions) and a larger `timestep`, so the
+   * readout and the schedule plot show the run going back up in noise. (The worker's frame
+   * `index` keeps counting model calls, jumps or not.)
+   */
   step: number;
   totalSteps: number;
-  /** Training timestep the model saw. */
+  /** Training timestep the model saw (goes up again after a resampling jump). */
   timestep: number;
   /** Noise level (sigma = sqrt((1 - alphā)/alphā)) of the model's input. */
   sigma: number;
@@ -25,10 +34,27 @@ export interface StepFrame {
   predictedNoise: Float32Array;
 }
 
+/** The state before one model call, for stepBack. */
 interface Snapshot {
   planIndex: number;
   sample: Float32Array;
+  /** The step whose resampling jump was still to come (see DiffusionRun.pendingJumpFrom). */
+  pendingJumpFrom?: number | null;
+  /** The step this model call jumped back from before calling the model, if it did. */
+  jumpedFrom?: number | null;
 }
+
+/** diffusers' LMSDiscreteScheduler.step default `order`. */
+const LMS_MAX_ORDER = 4;
+
+/** A resampling jump: back from the end of solver step `from` to plan position `to`. */
+interface Jump {
+  from: number;
+  to: number;
+}
+
+/** A run's position and sample on the CPU: enough to rebuild it on a new backend. */
+export type HostRunState = Snapshot;
 
 /** Everything about the trained model the run needs. */
 export interface RunModel {
@@ -45,7 +71,35 @@ export class DiffusionRun {
   private planIndex: number;
   private noise: BatchNoise;
   private knownNoise: BatchNoise;
+  private resampleNoise: BatchNoise;
+  /** Where the current plan was entered: the start index, or where a re-plan began. */
+  private planStart = 0;
+  /** Step starts of the current plan (stepBoundaries), computed when resampling first needs them. */
+  private boundaries: number[] | null = null;
+  /**
+   * The solver step the last model call finished, while resampling is on. Its jump back (if the
+   * rule and the counts call for one) is taken at the start of the next model call, so that the
+   * frame of the finished step shows the denoised sample, not the re-noised one.
+   */
+  private pendingJumpFrom: number | null = null;
+  /** Jumps taken back from each solver step of the current plan (RePaint's r - 1 at most). */
+  private readonly jumpsTaken = new Map<number, number>();
+  /**
+   * PLMS (PNDM with skip_prk_steps) spends two calls on its first step: the second re-evaluates
+   * it with the averaged slope, which its own plan allows for by repeating a timestep. A fresh
+   * PNDM started mid-plan has no such repeat, so the run gives it one: 'first' until its first
+   * call, then 'correction' for a call that stays at the same plan position.
+   */
+  private plmsWarmup: 'none' | 'first' | 'correction' = 'none';
+  /**
+   * Model calls since the scheduler was last re-created mid-run (null: running since the start).
+   * LMS picks its order from the plan index as if it had every earlier derivative, so a restarted
+   * LMS is told to build its order up again from these calls (diffusers' `order` argument).
+   */
+  private callsSinceRestart: number | null = null;
   private readonly snapshots: Snapshot[] = [];
+  /** `sample` as read back after the last step (a lost GPU device loses the tensor itself). */
+  private hostSample: { of: Tensor4D; values: Float32Array } | null = null;
   private readonly shape: [number, number, number, number];
 
   constructor(
@@ -59,13 +113,18 @@ export class DiffusionRun {
     this.noise = new BatchNoise(settings.seeds);
     // A separate stream noises the known region, so inpainting does not shift the main noise.
     this.knownNoise = new BatchNoise(settings.seeds.map((s) => (s ^ 0x5bd1e995) >>> 0));
+    // And another re-noises for resampling jumps: the same seed gives the same pixels, and
+    // resampling draws nothing from the main stream's re-noising or the known region's.
+    this.resampleNoise = new BatchNoise(settings.seeds.map((s) => (s ^ 0x27d4eb2f) >>> 0));
     this.scheduler = this.makeScheduler(settings);
     this.planIndex = this.startIndex();
+    this.planStart = this.planIndex;
     this.sample = this.initialSample();
   }
 
+  /** At the plan's end with no resampling jump left to take. */
   get done(): boolean {
-    return this.planIndex >= this.scheduler.timesteps.length;
+    return this.planIndex >= this.scheduler.timesteps.length && this.dueJump() === null;
   }
 
   get position(): { planIndex: number; total: number; schedulerClass: string } {
@@ -82,9 +141,10 @@ export class DiffusionRun {
 
   /** One model call and one scheduler step (synchronous read-back: CPU, WASM, WebGL). */
   step(): StepFrame {
-    const before = (this.sample.dataSync() as Float32Array).slice();
+    const before = this.hostCopy() ?? (this.sample.dataSync() as Float32Array).slice();
     const { frame, views } = this.advance(before);
     try {
+      this.keepHostCopy((this.sample.dataSync() as Float32Array).slice());
       return {
         ...frame,
         sample: this.displaySample(),
@@ -102,14 +162,16 @@ export class DiffusionRun {
    * the promise settles.
    */
   async stepAsync(): Promise<StepFrame> {
-    const before = ((await this.sample.data()) as Float32Array).slice();
+    const before = this.hostCopy() ?? ((await this.sample.data()) as Float32Array).slice();
     const { frame, views } = this.advance(before);
     try {
-      const [sample, predictedX0, predictedNoise] = await Promise.all([
+      const [sample, predictedX0, predictedNoise, raw] = await Promise.all([
         this.displaySampleAsync(),
         views.predictedX0.data() as Promise<Float32Array>,
         views.predictedNoise.data() as Promise<Float32Array>,
+        this.sample.data() as Promise<Float32Array>,
       ]);
+      this.keepHostCopy(raw.slice());
       return { ...frame, sample, predictedX0, predictedNoise };
     } finally {
       tf.dispose([views.predictedX0, views.predictedNoise]);
@@ -122,10 +184,21 @@ export class DiffusionRun {
     views: { predictedX0: Tensor; predictedNoise: Tensor };
   } {
     if (this.done) throw new Error('The run is finished');
+    const jump = this.dueJump();
+    this.snapshots.push({
+      planIndex: this.planIndex,
+      sample: before,
+      pendingJumpFrom: this.pendingJumpFrom,
+      jumpedFrom: jump?.from ?? null,
+    });
+    this.pendingJumpFrom = null;
+    if (jump) this.jumpBack(jump);
     const { denoiser } = this.model;
     const t = this.scheduler.timesteps[this.planIndex];
     const sigma = this.sigmaAt(this.planIndex);
-    this.snapshots.push({ planIndex: this.planIndex, sample: before });
+    // A PLMS correction re-takes the step that led here: the sample stays at this position.
+    const warmup = this.plmsWarmup;
+    const nextIndex = warmup === 'correction' ? this.planIndex : this.planIndex + 1;
 
     const result = tf.tidy(() => {
       const modelInput = this.scheduler.scaleModelInput(this.sample, t) as Tensor4D;
@@ -141,14 +214,19 @@ export class DiffusionRun {
       const stepped = this.scheduler.step(output, t, this.sample, {
         eta: this.settings.eta,
         generator: this.noise,
+        ...this.restartedOrder(),
       });
       stepped.predOriginalSample?.dispose();
-      const next = this.applyKnownRegion(stepped.prevSample as Tensor4D, this.planIndex + 1);
+      const next = this.applyKnownRegion(stepped.prevSample as Tensor4D, nextIndex);
       return { next: tf.keep(next), views };
     });
     this.sample.dispose();
     this.sample = result.next;
-    this.planIndex++;
+    this.planIndex = nextIndex;
+    this.plmsWarmup = warmup === 'first' ? 'correction' : 'none';
+    if (this.callsSinceRestart !== null) this.callsSinceRestart++;
+    // PLMS's first call after a fresh start is half of its step; the correction finishes it.
+    if (warmup !== 'first') this.pendingJumpFrom = this.finishedStep();
     return {
       frame: {
         step: this.planIndex,
@@ -161,20 +239,70 @@ export class DiffusionRun {
   }
 
   /**
-   * Goes back one step: the sample before the last step is restored and a fresh scheduler starts
-   * there (multistep solvers rebuild their history, so they begin again at low order).
+   * Goes back one model call: the sample before it is restored and a fresh scheduler starts
+   * there (multistep solvers rebuild their history, so they begin again at low order). A
+   * resampling jump taken by that call is undone with it, and is due again on the next step.
    * Returns false at the start.
    */
   stepBack(): boolean {
     const snapshot = this.snapshots.pop();
     if (!snapshot) return false;
-    this.scheduler.dispose();
-    this.scheduler = this.makeScheduler(this.settings);
-    this.scheduler.setBeginIndex(snapshot.planIndex);
-    this.planIndex = snapshot.planIndex;
+    const jumpedFrom = snapshot.jumpedFrom ?? null;
+    if (jumpedFrom !== null) {
+      this.jumpsTaken.set(jumpedFrom, (this.jumpsTaken.get(jumpedFrom) ?? 1) - 1);
+    }
+    this.pendingJumpFrom = snapshot.pendingJumpFrom ?? null;
     this.sample.dispose();
     this.sample = tf.tensor4d(snapshot.sample, this.shape);
+    this.keepHostCopy(snapshot.sample);
+    this.restartScheduler(snapshot.planIndex, this.makeScheduler(this.settings));
     return true;
+  }
+
+  /** The CPU copy of the current sample, if the last read-back was of this very tensor. */
+  private hostCopy(): Float32Array | null {
+    return this.hostSample?.of === this.sample ? this.hostSample.values : null;
+  }
+
+  private keepHostCopy(values: Float32Array): void {
+    this.hostSample = { of: this.sample, values };
+  }
+
+  /**
+   * For a backend whose GPU device was lost: frees the run's tensors and returns the newest state
+   * the CPU still holds, the sample after the last step or else the one before it (that step is
+   * then undone, as by stepBack); null when there is neither. Call resumeOnBackend next, on the
+   * new backend.
+   */
+  releaseTensors(): HostRunState | null {
+    const copy = this.hostCopy();
+    let state: HostRunState | null = copy ? { planIndex: this.planIndex, sample: copy } : null;
+    if (!state) {
+      const snapshot = this.snapshots.pop();
+      if (snapshot) {
+        const jumpedFrom = snapshot.jumpedFrom ?? null;
+        if (jumpedFrom !== null) {
+          this.jumpsTaken.set(jumpedFrom, (this.jumpsTaken.get(jumpedFrom) ?? 1) - 1);
+        }
+        this.pendingJumpFrom = snapshot.pendingJumpFrom ?? null;
+        state = snapshot;
+      }
+    }
+    this.hostSample = null;
+    try {
+      this.sample.dispose();
+      this.scheduler.dispose();
+    } catch {
+      // The backend is already gone, and its tensors with it.
+    }
+    return state;
+  }
+
+  /** Continues from `state` on the current backend, with a fresh scheduler (as after stepBack). */
+  resumeOnBackend(state: HostRunState): void {
+    this.sample = tf.tensor4d(state.sample, this.shape);
+    this.keepHostCopy(state.sample);
+    this.restartScheduler(state.planIndex, this.makeScheduler(this.settings));
   }
 
   /** Takes effect at the next step; a new sampler, schedule or step count re-plans the rest. */
@@ -184,14 +312,20 @@ export class DiffusionRun {
       throw new Error('Seeds and batch size are fixed for a run; start a new run to change them');
     }
     validateSettings(next, this.model.denoiser.imageShape, this.model.numClasses);
-    const replan = needsReplan(patch) && !this.done;
+    const wasDone = this.done;
+    const replan = needsReplan(patch) && !wasDone;
     const oldScheduler = this.scheduler;
     this.settings = next;
+    // A finished run stays finished: more resampling now would re-open its last jump.
+    if (wasDone) this.pendingJumpFrom = null;
     if (!replan) return;
 
-    // The current sample sits at the noise level of the next planned timestep.
+    // The current sample sits at the noise level of the next planned timestep (at the end, with
+    // only a resampling jump left, at the final level: the new plan then has nothing left to do
+    // and the jump is dropped).
     const sigma = this.sigmaAt(this.planIndex);
-    const timestep = oldScheduler.timesteps[this.planIndex];
+    const ended = this.planIndex >= oldScheduler.timesteps.length;
+    const timestep = ended ? -Infinity : oldScheduler.timesteps[this.planIndex];
     const fresh = this.makeScheduler(next);
     const begin = beginIndexAtOrBelow(fresh, timestep);
     const converted = convertSample(
@@ -202,10 +336,12 @@ export class DiffusionRun {
     );
     this.sample.dispose();
     this.sample = converted as Tensor4D;
-    oldScheduler.dispose();
-    this.scheduler = fresh;
-    if (begin < fresh.timesteps.length) fresh.setBeginIndex(begin);
-    this.planIndex = begin;
+    this.restartScheduler(begin, fresh);
+    // Resampling starts over in the new plan: its steps are not the old plan's.
+    this.planStart = this.planIndex;
+    this.boundaries = null;
+    this.jumpsTaken.clear();
+    this.pendingJumpFrom = null;
     this.snapshots.length = 0;
   }
 
@@ -240,6 +376,85 @@ export class DiffusionRun {
     this.sample.dispose();
     this.scheduler.dispose();
     this.snapshots.length = 0;
+  }
+
+  /**
+   * Replaces the scheduler with `fresh` (same plan, or a new one) starting at plan position
+   * `index`, with no history. Re-created rather than restored wherever the run moves (Step back,
+   * re-plan, resampling jump): a multistep solver's history belongs to the samples the run came
+   * through, and after a jump the sample at the target is a new draw from q(x_t | x_t'), so the
+   * old model outputs would be extrapolated against a sample they were not computed on.
+   * PLMS gets its two-call first step back (plmsWarmup); its plan position 1 repeats position 2's
+   * timestep and is only reachable inside that first step, so a start there begins at 2.
+   */
+  private restartScheduler(index: number, fresh: Scheduler): void {
+    this.scheduler.dispose();
+    this.scheduler = fresh;
+    const total = fresh.timesteps.length;
+    const plms = fresh.className === 'PNDMScheduler';
+    const begin = plms && index === 1 ? Math.min(2, total) : index;
+    if (begin < total) fresh.setBeginIndex(begin);
+    this.planIndex = begin;
+    this.plmsWarmup = plms && begin > 0 && begin + 1 < total ? 'first' : 'none';
+    this.callsSinceRestart = 0;
+  }
+
+  /** LMS's order after a restart: 1, 2, 3, 4 as at the start of its plan (see callsSinceRestart). */
+  private restartedOrder(): { order?: number } {
+    if (this.callsSinceRestart === null || this.scheduler.className !== 'LMSDiscreteScheduler') {
+      return {};
+    }
+    return { order: Math.min(this.callsSinceRestart + 1, LMS_MAX_ORDER) };
+  }
+
+  /** Resampling is on for this run's current settings. */
+  private get resampling(): boolean {
+    return this.settings.inpaint !== null && (this.settings.resampleCount ?? 1) > 1;
+  }
+
+  private stepStarts(): number[] {
+    this.boundaries ??= stepBoundaries(this.scheduler);
+    return this.boundaries;
+  }
+
+  /** The solver step that ends at the current plan position, if one does and resampling is on. */
+  private finishedStep(): number | null {
+    if (!this.resampling) return null;
+    const at = this.stepStarts().indexOf(this.planIndex);
+    return at >= 1 ? at - 1 : null;
+  }
+
+  /** The jump to take before the next model call, under the settings as they are now. */
+  private dueJump(): Jump | null {
+    const from = this.pendingJumpFrom;
+    if (from === null || !this.resampling) return null;
+    const repeats = (this.settings.resampleCount ?? 1) - 1;
+    if ((this.jumpsTaken.get(from) ?? 0) >= repeats) return null;
+    const starts = this.stepStarts();
+    const firstStep = starts.findIndex((position) => position >= this.planStart);
+    const back = jumpBackTo(from, starts.length - 1, firstStep, this.settings.jumpLength ?? 1);
+    return back === null ? null : { from, to: starts[back] };
+  }
+
+  /** Noises the whole sample forward to the level of plan position `to` and restarts there. */
+  private jumpBack(jump: Jump): void {
+    this.jumpsTaken.set(jump.from, (this.jumpsTaken.get(jump.from) ?? 0) + 1);
+    const space = sampleSpaceOf(this.scheduler);
+    const sigmaFrom = this.sigmaAt(this.planIndex);
+    const sigmaTo = this.sigmaAt(jump.to);
+    const noised = tf.tidy(
+      () =>
+        renoise(
+          this.sample,
+          space,
+          sigmaFrom,
+          sigmaTo,
+          this.resampleNoise.randn(this.shape),
+        ) as Tensor4D,
+    );
+    this.sample.dispose();
+    this.sample = noised;
+    this.restartScheduler(jump.to, this.makeScheduler(this.settings));
   }
 
   private makeScheduler(settings: RunSettings): Scheduler {

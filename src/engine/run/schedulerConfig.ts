@@ -15,7 +15,14 @@ export function schedulerConfigFor(
   const config: Record<string, unknown> = { ...scheduleConfig, ...preset.config };
   delete config._class_name;
   if (settings.spacing) config.timestep_spacing = settings.spacing;
-  if (settings.sigmaSchedule === 'karras') config.use_karras_sigmas = true;
-  if (settings.sigmaSchedule === 'exponential') config.use_exponential_sigmas = true;
+  if (settings.sigmaSchedule !== 'default') {
+    // A chosen schedule replaces the preset's own ("DPM2 Karras" + Exponential is exponential):
+    // diffusers refuses a config with more than one of these flags set.
+    delete config.use_karras_sigmas;
+    delete config.use_exponential_sigmas;
+    delete config.use_beta_sigmas;
+    if (settings.sigmaSchedule === 'karras') config.use_karras_sigmas = true;
+    if (settings.sigmaSchedule === 'exponential') config.use_exponential_sigmas = true;
+  }
   return { scheduler: preset.scheduler, config };
 }

@@ -34,7 +34,17 @@ export interface RunSettings {
   seeds: number[];
   inpaint: InpaintSettings | null;
   img2img: Img2ImgSettings | null;
+  /**
+   * RePaint's resampling (jump_n_sample r), only while inpainting: every jump point is passed r
+   * times, i.e. the run jumps back r - 1 times there. 1 (the default) turns resampling off.
+   */
+  resampleCount?: number;
+  /** RePaint's jump_length j: solver steps per jump back, and between jump points. Default 1. */
+  jumpLength?: number;
 }
+
+export const MAX_RESAMPLE_COUNT = 20;
+export const MAX_JUMP_LENGTH = 10;
 
 /** Changes that alter the plan of remaining timesteps. */
 export const REPLAN_KEYS = ['sampler', 'steps', 'spacing', 'sigmaSchedule'] as const;
@@ -84,5 +94,20 @@ export function validateSettings(
   }
   if (s.img2img && !(s.img2img.strength >= 0 && s.img2img.strength <= 1)) {
     throw new Error(`Strength must be between 0 and 1 (got ${s.img2img.strength})`);
+  }
+  const resampleCount = s.resampleCount ?? 1;
+  if (!Number.isInteger(resampleCount) || resampleCount < 1 || resampleCount > MAX_RESAMPLE_COUNT) {
+    throw new Error(
+      `Resampling must be a whole number from 1 (off) to ${MAX_RESAMPLE_COUNT} (got ${resampleCount})`,
+    );
+  }
+  const jumpLength = s.jumpLength ?? 1;
+  if (!Number.isInteger(jumpLength) || jumpLength < 1 || jumpLength > MAX_JUMP_LENGTH) {
+    throw new Error(
+      `Jump length must be a whole number from 1 to ${MAX_JUMP_LENGTH} (got ${jumpLength})`,
+    );
+  }
+  if (jumpLength > s.steps) {
+    throw new Error(`Jump length (${jumpLength}) cannot be more than the steps (${s.steps})`);
   }
 }

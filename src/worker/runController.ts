@@ -236,8 +236,11 @@ export class RunController {
       let restarted = false;
       if (saved) {
         run.resumeOnBackend(saved);
-        // Frames past the restored step (a step undone because its result was lost) are dropped.
-        while (this.path.length > 1 && this.path[this.path.length - 1].step > saved.planIndex) {
+        // A step undone because its result was lost has posted no frame, unless the sample was
+        // replaced after it (a re-plan): then that one frame is dropped. At most one, since with
+        // resampling jumps the step numbers along the path are not monotonic.
+        const last = this.path[this.path.length - 1];
+        if (saved.undone && this.path.length > 1 && last.step !== saved.planIndex) {
           this.path.pop();
           this.index--;
         }

@@ -54,7 +54,8 @@ interface Jump {
 }
 
 /** A run's position and sample on the CPU: enough to rebuild it on a new backend. */
-export type HostRunState = Snapshot;
+/** `undone`: the state is the snapshot before the last step, whose result was lost with the backend. */
+export type HostRunState = Snapshot & { undone?: boolean };
 
 /** Everything about the trained model the run needs. */
 export interface RunModel {
@@ -285,7 +286,7 @@ export class DiffusionRun {
           this.jumpsTaken.set(jumpedFrom, (this.jumpsTaken.get(jumpedFrom) ?? 1) - 1);
         }
         this.pendingJumpFrom = snapshot.pendingJumpFrom ?? null;
-        state = snapshot;
+        state = { ...snapshot, undone: true };
       }
     }
     this.hostSample = null;

@@ -12,8 +12,11 @@ import type { FromWorker, RunState, ToWorker } from './worker/protocol';
 let worker: Worker | null = null;
 /** Heartbeat: a ping every second; a worker that leaves one unanswered too long has stopped. */
 const HEARTBEAT_MS = 1000;
-/** How long a ping may go unanswered: a model call blocks the worker, and tfjs-cpu is slow. */
-const HANG_MS = { default: 20_000, cpu: 120_000 };
+/**
+ * How long a ping may go unanswered: a model call blocks the worker, tfjs-cpu is slow, and WebGL
+ * compiles its shaders synchronously in a run's first step (20+ s on a busy software GL).
+ */
+const HANG_MS = { default: 20_000, slow: 120_000 };
 /** More restarts than this within a minute: the engine cannot run here; stop trying. */
 const MAX_RESTARTS_PER_MINUTE = 3;
 let heartbeat: ReturnType<typeof setInterval> | null = null;
@@ -180,7 +183,8 @@ function stopHeartbeat(): void {
 function hangTimeoutMs(): number {
   const { engine, frames } = useAppStore.getState();
   const slowestStep = frames.slice(-10).reduce((max, f) => Math.max(max, f.totalMs), 0);
-  const base = engine.backend === 'cpu' ? HANG_MS.cpu : HANG_MS.default;
+  const slow = engine.backend === 'cpu' || engine.backend === 'webgl';
+  const base = slow ? HANG_MS.slow : HANG_MS.default;
   return Math.max(base, 5 * slowestStep);
 }
 

@@ -477,14 +477,17 @@ export class DiffusionRun {
     const initTimestep = img2img ? Math.min(Math.floor(steps * img2img.strength), steps) : steps;
     const begin = Math.max(steps - initTimestep, 0) * this.scheduler.order;
     if (begin < this.scheduler.timesteps.length) this.scheduler.setBeginIndex(begin);
-    return begin;
+    // Nothing left to do (a strength below 1 / steps) is the end of the plan, not past it: a
+    // second-order plan is 2n - 1 model calls long, not 2n.
+    return Math.min(begin, this.scheduler.timesteps.length);
   }
 
   private initialSample(): Tensor4D {
     const source = this.settings.img2img;
     return tf.tidy(() => {
       const noise = this.noise.randn(this.shape);
-      if (!source || this.done) {
+      // img2img with nothing left to do (strength below 1 / steps) starts and ends at the source.
+      if (!source) {
         const x = noise.mul(this.scheduler.initNoiseSigma) as Tensor4D;
         return this.applyKnownRegion(x, this.planIndex);
       }

@@ -33,12 +33,18 @@ export const EULER_ANCESTRAL_DISCRETE_DEFAULTS: EulerAncestralDiscreteConfig = {
   rescale_betas_zero_snr: false,
 };
 
-/** sigma_up and sigma_down of an ancestral step from sigmaFrom to sigmaTo, in float32 like diffusers. */
+/**
+ * sigma_up and sigma_down of an ancestral step from sigmaFrom to sigmaTo, in float32 like
+ * diffusers. to² - up² is exactly to⁴ / from², but in float32 it cancels to 0 when from >> to (the
+ * cosine schedule's sigma_max is ~2e4 at t = 999): diffusers then takes log(0) for KDPM2's
+ * midpoint and plans a NaN timestep. There, and only there, the closed form to² / from is used.
+ */
 export function ancestralSigmas(sigmaFrom: number, sigmaTo: number): { up: number; down: number } {
   const toSq = f32(sigmaTo * sigmaTo);
   const fromSq = f32(sigmaFrom * sigmaFrom);
   const up = f32(Math.sqrt(f32(f32(toSq * f32(fromSq - toSq)) / fromSq)));
-  const down = f32(Math.sqrt(f32(toSq - f32(up * up))));
+  const downSq = f32(toSq - f32(up * up));
+  const down = downSq > 0 ? f32(Math.sqrt(downSq)) : f32(toSq / sigmaFrom);
   return { up, down };
 }
 

@@ -1,0 +1,243 @@
+// `npm run bench`: builds the benchmark page (and the app), serves it, drives Debian's chromium
+// through Playwright over every backend, prints the tables, writes bench/results-model.json, then
+// runs the app-level benchmark (bench/app.mjs) when it exists.
+//
+//   node bench/run.mjs [--no-build] [--backends wasm,webgl,webgpu]
+//                      [--batches 1,4,16] [--rounds 5] [--round-ms 400] [--port 4221]
+//                      [--no-node] [--no-app]
+//
+// Both engines run one wasm thread: the page is not cross-origin isolated, like the app, so
+// neither may start threads (docs/PERFORMANCE.md says what blocks threads in a Vite bundle).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from '@playwright/test';
+import prettier from 'prettier';
+import { printReport } from './report.mjs';
+import { serveStatic } from './serve.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const PAGE_TIMEOUT_MS = 300_000;
+
+function parseArgs(argv) {
+  const opts = {
+    build: true,
+    app: true,
+    node: true,
+    backends: ['wasm', 'webgl', 'webgpu'],
+    batches: '1,4,16',
+    rounds: '5',
+    roundMs: '400',
+    port: Number(process.env.BENCH_PORT ?? 4221),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--no-build') opts.build = false;
+    else if (a === '--no-app') opts.app = false;
+    else if (a === '--no-node') opts.node = false;
+    else if (a === '--backends') opts.backends = next().split(',');
+    else if (a === '--batches') opts.batches = next();
+    else if (a === '--rounds') opts.rounds = next();
+    else if (a === '--round-ms') opts.roundMs = next();
+    else if (a === '--port') opts.port = Number(next());
+    else if (a === '--help') {
+      console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport')[0]);
+      process.exit(0);
+    } else throw new Error(`unknown option ${a} (try --help)`);
+  }
+  return opts;
+}
+
+const sha256 = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** The ONNX file must come from the weights the app ships; re-export when they changed. */
+function ensureOnnx() {
+  const card = JSON.parse(readFileSync(join(ROOT, 'public/models/mnist/card.json'), 'utf8'));
+  const recordPath = join(ROOT, 'bench/models/mnist-unet.onnx.json');
+  const fresh = () => {
+    if (!existsSync(recordPath)) return false;
+    const record = JSON.parse(readFileSync(recordPath, 'utf8'));
+    return (
+      record.source_weights_sha256 === card.weights.sha256 &&
+      existsSync(join(ROOT, record.onnx)) &&
+      sha256(join(ROOT, record.onnx)) === record.onnx_sha256
+    );
+  };
+  if (fresh()) return;
+  console.log('bench/models/mnist-unet.onnx is missing or stale: exporting it (PyTorch)');
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const r = spawnSync(python, ['training/export_onnx.py'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0 || !fresh()) {
+    throw new Error(
+      'could not export the ONNX model: run /usr/bin/python3 training/export_onnx.py',
+    );
+  }
+}
+
+function build(opts) {
+  const vite = (args) =>
+    execFileSync('npx', ['vite', 'build', '--logLevel', 'warn', ...args], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
+  console.log('building the benchmark page into dist-bench/ ...');
+  vite(['--config', 'bench/vite.config.ts']);
+  if (opts.app && existsSync(join(ROOT, 'bench/app.mjs'))) {
+    console.log('building the app into dist-bench-app/ (for bench/app.mjs) ...');
+    vite(['--outDir', 'dist-bench-app']);
+  }
+}
+
+const CHROMIUM =
+  process.env.CHROMIUM_PATH || (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
+// As playwright.config.ts: without the background-networking flags Chromium floods a closed network.
+const BASE_ARGS = [
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+async function runPage(browser, url, label) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.text().startsWith('[bench')) console.log(`  ${m.text()}`);
+  });
+  page.on('pageerror', (e) => console.log(`  [${label} page error] ${e.message}`));
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => window.benchResult || window.benchFailed, null, {
+      timeout: PAGE_TIMEOUT_MS,
+      polling: 500,
+    });
+    const { result, failed } = await page.evaluate(() => ({
+      result: window.benchResult ?? null,
+      failed: window.benchFailed ?? null,
+    }));
+    return result ?? { backend: label, failed };
+  } catch (err) {
+    return { backend: label, failed: err.message.split('\n')[0] };
+  } finally {
+    await context.close();
+  }
+}
+
+function machine(browserVersion) {
+  const cpu = cpus();
+  return {
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
+    chromium: browserVersion,
+    node: process.version,
+  };
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const loadBefore = loadavg().map((x) => Number(x.toFixed(2)));
+  ensureOnnx();
+  if (opts.build) build(opts);
+  if (!existsSync(join(ROOT, 'dist-bench/index.html'))) throw new Error('dist-bench/ is not built');
+
+  const server = await serveStatic(join(ROOT, 'dist-bench'), opts.port);
+  const query = (backend) =>
+    `http://127.0.0.1:${opts.port}/?backend=${backend}` +
+    `&batches=${opts.batches}&rounds=${opts.rounds}&roundMs=${opts.roundMs}`;
+  // WebGPU needs the flag in headless Chromium (a SwiftShader adapter here); the others run with
+  // the default flags, as the app's users have them.
+  const launches = [
+    { flags: 'default', args: BASE_ARGS, backends: opts.backends.filter((b) => b !== 'webgpu') },
+    {
+      flags: '--enable-unsafe-webgpu',
+      args: [...BASE_ARGS, '--enable-unsafe-webgpu'],
+      backends: opts.backends.filter((b) => b === 'webgpu'),
+    },
+  ];
+  const pages = [];
+  let browserVersion = 'unknown';
+  try {
+    for (const launch of launches) {
+      if (!launch.backends.length) continue;
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: launch.args });
+      browserVersion = browser.version();
+      try {
+        for (const backend of launch.backends) {
+          console.log(`\n== ${backend} (chromium ${launch.flags}) ==`);
+          const result = await runPage(browser, query(backend), backend);
+          pages.push({ ...result, chromiumFlags: launch.flags });
+        }
+      } finally {
+        await browser.close();
+      }
+    }
+  } finally {
+    server.close();
+  }
+
+  let nodeCpu = null;
+  if (opts.node) {
+    console.log('\n== Node, CPU time (bench/node-cpu.ts) ==');
+    const out = join(ROOT, 'node_modules/.cache/bench-node-cpu.json');
+    const r = spawnSync(
+      process.execPath,
+      ['scripts/run.mjs', 'bench/node-cpu.ts', '--batches', opts.batches, '--out', out],
+      { cwd: ROOT, stdio: 'inherit' },
+    );
+    nodeCpu =
+      r.status === 0
+        ? JSON.parse(readFileSync(out, 'utf8'))
+        : { failed: `exit status ${r.status}` };
+  }
+
+  const results = {
+    date: new Date().toISOString(),
+    command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: { ...machine(browserVersion), loadAverageBefore: loadBefore },
+    options: opts,
+    pages,
+    nodeCpu,
+    seconds: (Date.now() - started) / 1000,
+  };
+  // Formatted as Prettier would: `npm run lint` checks every JSON file in the tree.
+  const json = await prettier.format(JSON.stringify(results), { parser: 'json' });
+  writeFileSync(join(ROOT, 'bench/results-model.json'), json);
+  printReport(results);
+  console.log('\nwrote bench/results-model.json');
+
+  if (opts.app && existsSync(join(ROOT, 'bench/app.mjs'))) {
+    console.log('\n== app-level benchmark (bench/app.mjs) ==');
+    const r = spawnSync(process.execPath, ['bench/app.mjs'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+      // Its own server on the next port: ours is closed by now, but another may hold 4173.
+      env: { ...process.env, BENCH_APP_DIST: 'dist-bench-app', BENCH_PORT: String(opts.port + 1) },
+    });
+    if (r.status !== 0) console.log(`bench/app.mjs exited with ${r.status}`);
+  }
+  const m = machine(browserVersion);
+  console.log(
+    `\nmachine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB; load average ` +
+      `${loadBefore.join(' ')} (start) -> ${m.loadAverage.join(' ')} (end); chromium ` +
+      `${m.chromium}; node ${m.node}; ${((Date.now() - started) / 1000).toFixed(0)} s in all`,
+  );
+  if (pages.some((p) => p.failed)) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  console.error(err.message ?? err);
+  process.exit(1);
+});

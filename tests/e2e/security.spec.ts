@@ -133,13 +133,16 @@ test('the built page carries a CSP without eval, as a meta tag and as the header
   expect(headerDirectives).toEqual(parsePolicy(meta!));
 
   // The worker script gets the header too: a <meta> policy does not reach a worker.
-  const workerUrl = await page.evaluate(() =>
-    performance
-      .getEntriesByType('resource')
-      .map((e) => e.name)
-      .find((name) => /engine\.worker[^/]*\.js$/.test(name)),
-  );
-  expect(workerUrl, 'the engine worker was loaded').toBeTruthy();
+  // The worker starts after the page's first render: on a busy machine well after goto returns.
+  const findWorkerUrl = () =>
+    page.evaluate(() =>
+      performance
+        .getEntriesByType('resource')
+        .map((e) => e.name)
+        .find((name) => /engine\.worker[^/]*\.js$/.test(name)),
+    );
+  await expect.poll(findWorkerUrl, { message: 'the engine worker was loaded' }).toBeTruthy();
+  const workerUrl = await findWorkerUrl();
   const workerResponse = await request.get(workerUrl!);
   expect(workerResponse.headers()['content-security-policy']).toBe(header);
 });

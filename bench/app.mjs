@@ -19,6 +19,7 @@
 // the app does (a backend it cannot run, an error it shows) is reported as a result.
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import { CHROMIUM_BASE_ARGS, CHROMIUM_EXECUTABLE } from './chromium.mjs';
 import { request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -37,17 +38,8 @@ const FIRST_STEP_CAP_MS = 30_000;
 const OUT = 'bench/results-app.json';
 /** BENCH_BACKENDS=wasm,webgpu measures only those (for quick checks of the harness). */
 const ONLY = process.env.BENCH_BACKENDS?.split(',').map((b) => b.trim());
-const EXECUTABLE =
-  process.env.CHROMIUM_PATH || (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
-// The same flags as playwright.config.ts (without them Chromium floods a closed network).
-const BASE_ARGS = [
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const EXECUTABLE = CHROMIUM_EXECUTABLE;
+const BASE_ARGS = CHROMIUM_BASE_ARGS;
 // wasm and webgl do not depend on --enable-unsafe-webgpu, so the flagged browser measures only
 // the backend the flag can make reachable (keeps the whole bench within a few minutes).
 const FLAG_SETS = [

@@ -11,6 +11,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { CHROMIUM_BASE_ARGS, CHROMIUM_EXECUTABLE } from './chromium.mjs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,17 +97,8 @@ function build(opts) {
   }
 }
 
-const CHROMIUM =
-  process.env.CHROMIUM_PATH || (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
-// As playwright.config.ts: without the background-networking flags Chromium floods a closed network.
-const BASE_ARGS = [
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const CHROMIUM = CHROMIUM_EXECUTABLE;
+const BASE_ARGS = CHROMIUM_BASE_ARGS;
 
 async function runPage(browser, url, label) {
   const context = await browser.newContext();

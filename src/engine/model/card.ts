@@ -41,6 +41,15 @@ export interface TensorEntry {
   length: number;
 }
 
+/** The weights file a card names: checked against the bytes before any tensor is made. */
+export interface WeightsManifest {
+  file: string;
+  dtype: string;
+  byte_order: string;
+  byte_length: number;
+  sha256: string;
+}
+
 export interface ModelCard {
   format: string;
   id: string;
@@ -48,13 +57,7 @@ export interface ModelCard {
   architecture: UNetConfig;
   parameter_count: number;
   gflop_per_sample?: number;
-  weights: {
-    file: string;
-    dtype: string;
-    byte_order: string;
-    byte_length: number;
-    sha256: string;
-  };
+  weights: WeightsManifest;
   tensors: TensorEntry[];
   dataset: { id: string; name: string; licence: string; attribution: string };
   class_labels: string[];

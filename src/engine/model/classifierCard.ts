@@ -2,7 +2,13 @@
 // training/train_noisy_classifier.py: architecture config, io, tensor manifest of the float16
 // weights file, labels and the diffusion schedule its x_t inputs come from. parseClassifierCard
 // turns untrusted JSON into a typed card, or says which file and which field is wrong.
-import { checkWeightManifest, isNumberArray, isRecord, type TensorEntry } from './card';
+import {
+  checkWeightManifest,
+  isNumberArray,
+  isRecord,
+  type TensorEntry,
+  type WeightsManifest,
+} from './card';
 import { ModelLoadError } from './errors';
 
 export const CLASSIFIER_CARD_FORMAT = 'diffusion-playground/noisy-classifier-card@1';
@@ -40,13 +46,7 @@ export interface NoisyClassifierCard {
     inputs?: string;
     output?: string;
   };
-  weights: {
-    file: string;
-    dtype: string;
-    byte_order: string;
-    byte_length: number;
-    sha256: string;
-  };
+  weights: WeightsManifest;
   tensors: TensorEntry[];
   dataset?: { id: string; name: string; licence: string; attribution: string };
   class_labels: string[];

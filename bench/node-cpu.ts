@@ -3,7 +3,7 @@
 // cross-origin isolated) timed in CPU time of this process, which other jobs on the machine do
 // not inflate the way they inflate wall-clock time. Also the engine's own overhead per step
 // (RunController + DiffusionRun, DPM++ 2M, guidance, mask, frames), as CPU time outside the model.
-//   node scripts/run.mjs bench/node-cpu.ts [--batches 1,4,16] [--rounds 5] [--out FILE]
+//   node scripts/run.mjs bench/node-cpu.ts [--batches 1,4,16] [--rounds 5] [--round-ms 300] [--out FILE]
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -46,6 +46,21 @@ async function cpuOf(call: () => Promise<unknown>): Promise<number> {
   const t0 = cpuMs();
   await call();
   return cpuMs() - t0;
+}
+
+/**
+ * CPU time per call, from as many calls as fit in `roundMs` of CPU time. The kernel updates a
+ * running thread's schedstat only at scheduler ticks (here up to 4 ms apart), so one short call
+ * can read 16 or 20 ms for the same work; over a round the error is one tick in total.
+ */
+async function cpuPerCall(call: () => Promise<unknown>, roundMs: number): Promise<number> {
+  const t0 = cpuMs();
+  let calls = 0;
+  do {
+    await call();
+    calls++;
+  } while (cpuMs() - t0 < roundMs);
+  return (cpuMs() - t0) / calls;
 }
 
 export interface NodeCell {
@@ -92,6 +107,7 @@ async function cell(
   theirs: TheirSession,
   input: ModelInput,
   rounds: number,
+  roundMs: number,
 ): Promise<Omit<NodeCell, 'images' | 'cfg'>> {
   const a: number[] = [];
   const b: number[] = [];
@@ -103,9 +119,11 @@ async function cell(
   for (let r = 0; r < rounds; r++) {
     // Alternate which goes first, as the page does.
     const first = r % 2 === 0;
-    if (first) a.push(await cpuOf(async () => (oursOut = await ourEval(ours, input))));
-    b.push(await cpuOf(async () => (theirsOut = await theirEval(theirs, input))));
-    if (!first) a.push(await cpuOf(async () => (oursOut = await ourEval(ours, input))));
+    const runOurs = async () => (oursOut = await ourEval(ours, input));
+    const runTheirs = async () => (theirsOut = await theirEval(theirs, input));
+    if (first) a.push(await cpuPerCall(runOurs, roundMs));
+    b.push(await cpuPerCall(runTheirs, roundMs));
+    if (!first) a.push(await cpuPerCall(runOurs, roundMs));
   }
   return {
     modelBatch: input.batch,
@@ -140,20 +158,22 @@ async function overhead(model: LoadedModel, images: number, steps: number): Prom
   );
   await controller.setModel({ ...runModel, denoiser: timed });
   await controller.start(1, overheadSettings(images, model.card.architecture.image_size), false);
-  const step: number[] = [];
-  const inModel: number[] = [];
+  // Totals, not medians: each reading lags the true CPU time by up to a scheduler tick (see
+  // cpuPerCall), an error that averages out over a sum but biases a median of short intervals.
+  let stepTotal = 0;
+  let modelTotal = 0;
   for (let i = 0; i < steps + 2; i++) {
     modelCpu = 0;
     const dt = await cpuOf(() => controller.step());
     // The first two steps compile and run DPM++'s first-order start: not the steady state.
     if (i >= 2) {
-      step.push(dt);
-      inModel.push(modelCpu);
+      stepTotal += dt;
+      modelTotal += modelCpu;
     }
   }
   await controller.cancel();
-  const stepCpuMs = median(step);
-  const modelCpuMs = median(inModel);
+  const stepCpuMs = stepTotal / steps;
+  const modelCpuMs = modelTotal / steps;
   return {
     images,
     modelBatch: 2 * images,
@@ -166,6 +186,7 @@ async function overhead(model: LoadedModel, images: number, steps: number): Prom
 async function main(): Promise<void> {
   const batches = option('batches', '1,4,16').split(',').map(Number);
   const rounds = Number(option('rounds', '5'));
+  const roundMs = Number(option('round-ms', '300'));
   const out = option('out', '');
   const backend = await startBackend('wasm', console.log);
   if (backend !== 'wasm') throw new Error('tfjs wasm did not start in Node');
@@ -190,7 +211,7 @@ async function main(): Promise<void> {
   for (const images of batches) {
     for (const cfg of [false, true]) {
       const input = modelInput(images, cfg, size, ours.card.null_class_id);
-      const r = { images, cfg, ...(await cell(ours, theirs, input, rounds)) };
+      const r = { images, cfg, ...(await cell(ours, theirs, input, rounds, roundMs)) };
       cells.push(r);
       console.log(
         `node cpu, ${images}${cfg ? ' +CFG' : ''} (batch ${r.modelBatch}): ours ` +
@@ -201,7 +222,7 @@ async function main(): Promise<void> {
   }
   const overheads: NodeOverhead[] = [];
   for (const images of batches) {
-    const o = await overhead(ours, images, images >= 16 ? 4 : 8);
+    const o = await overhead(ours, images, images >= 16 ? 6 : images >= 4 ? 12 : 30);
     overheads.push(o);
     console.log(
       `node cpu, engine overhead at ${images} +CFG: step ${o.stepCpuMs.toFixed(1)} ms, model ` +

@@ -102,18 +102,20 @@ export interface AttentionParams {
   proj: LinearParams;
 }
 
-/** Self-attention over the H*W positions with `heads` heads, residual (unet.py Attention). */
+/**
+ * Self-attention over the H*W positions with `heads` heads, residual (unet.py Attention). `norm`
+ * is its GroupNorm (the caller picks the implementation).
+ */
 export function attention(
   x: tf.Tensor4D,
   p: AttentionParams,
   heads: number,
-  groups: number,
-  eps: number,
+  norm: (x: tf.Tensor4D, p: NormParams) => tf.Tensor4D,
 ): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   const n = h * w;
   const d = c / heads;
-  const tokens: tf.Tensor3D = tf.reshape(groupNorm(x, p.norm, groups, eps), [b, n, c]);
+  const tokens: tf.Tensor3D = tf.reshape(norm(x, p.norm), [b, n, c]);
   const qkv = linear(tokens, p.qkv); // [B, N, 3C]: q, k, v in that order, heads are d-wide slices
   const splitHeads = (z: tf.Tensor3D): tf.Tensor3D =>
     tf.reshape(tf.transpose(tf.reshape(z, [b, n, heads, d]), [0, 2, 1, 3]), [b * heads, n, d]);

@@ -20,6 +20,11 @@ import {
   type NormParams,
 } from './layers';
 import { decodeWeights, type DecodeOptions, type HostTensor } from './weights';
+import {
+  fusedGroupNorm,
+  fusedGroupNormReady,
+  prepareFusedGroupNorm,
+} from '../kernels/fusedGroupNorm';
 
 export type Timesteps = number | ArrayLike<number> | tf.Tensor1D;
 
@@ -67,61 +72,17 @@ export class Parameters {
     return { gamma: this.vector(`${prefix}.weight`), beta: this.vector(`${prefix}.bias`) };
   }
 
-  /** A GroupNorm's parameters plus its group-averaging matrix (see groupNormByPooling). */
-  groupNorm(prefix: string, groups: number): GroupNormParams {
-    const norm = this.norm(prefix);
-    return { ...norm, groupMean: this.keep(groupMeanMatrix(norm.gamma.shape[0], groups)) };
-  }
-
   dispose(): void {
     tf.dispose(this.tensors);
     this.tensors.length = 0;
   }
 }
 
-interface GroupNormParams extends NormParams {
-  /** [C, C]: 1/(C/groups) where channels i and j are in the same group, else 0. */
-  groupMean: tf.Tensor2D;
-}
-
-function groupMeanMatrix(channels: number, groups: number): tf.Tensor2D {
-  const width = channels / groups;
-  const m = new Float32Array(channels * channels);
-  for (let i = 0; i < channels; i++) {
-    for (let j = 0; j < channels; j++) {
-      if (Math.floor(i / width) === Math.floor(j / width)) m[i * channels + j] = 1 / width;
-    }
-  }
-  return tf.tensor2d(m, [channels, channels]);
-}
-
-/**
- * nn.GroupNorm with the statistics from a global average pool, the same numbers as
- * layers.groupNorm (two-pass, biased variance) but faster on WASM, where tf.moments over the
- * non-adjacent axes [1, 3] of [B, HW, G, C/G] transposes the activations and its [B, 1, G, 1]
- * statistics broadcast over two axes that are not the last. Here XNNPACK's average pool takes each
- * channel's mean over the positions in one pass, a product with the cached [C, C] groupMean
- * matrix turns channel means into group means (one row per image), and the [B, 1, 1, C] results
- * broadcast along the channel axis only. Measured on this model (wasm, CPU time of the computing
- * thread, interleaved A/B): 1.17x the whole evaluation at batch 1, 1.10x at batch 2, 1.15x at
- * batch 8 and 32 (docs/PERFORMANCE.md).
- */
-function groupNormByPooling(x: tf.Tensor4D, p: GroupNormParams, eps: number): tf.Tensor4D {
-  const [b, h, w, c] = x.shape;
-  const groupMean = (z: tf.Tensor4D): tf.Tensor4D => {
-    const channelMean = tf.reshape(tf.avgPool(z, [h, w], 1, 'valid'), [b, c]);
-    return tf.reshape(tf.matMul(channelMean, p.groupMean), [b, 1, 1, c]);
-  };
-  const centered: tf.Tensor4D = tf.sub(x, groupMean(x));
-  const scale = tf.mul(tf.rsqrt(tf.add(groupMean(tf.square(centered)), eps)), p.gamma);
-  return tf.add(tf.mul(centered, scale), p.beta);
-}
-
 interface ResBlockParams {
-  norm1: GroupNormParams;
+  norm1: NormParams;
   conv1: ConvParams;
   embProj: LinearParams;
-  norm2: GroupNormParams;
+  norm2: NormParams;
   conv2: ConvParams;
   skip: ConvParams | null;
 }
@@ -143,7 +104,7 @@ export class UNet {
   private readonly down: LevelParams[];
   private readonly mid: [ResBlockParams, AttentionParams | null, ResBlockParams];
   private readonly up: LevelParams[];
-  private readonly outNorm: GroupNormParams;
+  private readonly outNorm: NormParams;
   private readonly convOut: ConvParams;
   private disposed = false;
 
@@ -152,12 +113,11 @@ export class UNet {
     this.config = card.architecture;
     this.plan = planUNet(this.config);
     const p = (this.params = new Parameters(host));
-    const groups = this.config.groupnorm_groups;
     const block = (s: ResBlockSpec): ResBlockParams => ({
-      norm1: p.groupNorm(`${s.prefix}.norm1`, groups),
+      norm1: p.norm(`${s.prefix}.norm1`),
       conv1: p.conv(`${s.prefix}.conv1`),
       embProj: p.linear(`${s.prefix}.emb_proj`),
-      norm2: p.groupNorm(`${s.prefix}.norm2`, groups),
+      norm2: p.norm(`${s.prefix}.norm2`),
       conv2: p.conv(`${s.prefix}.conv2`),
       skip: s.inChannels !== s.outChannels ? p.conv(`${s.prefix}.skip`) : null,
     });
@@ -181,7 +141,7 @@ export class UNet {
       block(this.plan.midBlock2),
     ];
     this.up = this.plan.up.map(level);
-    this.outNorm = p.groupNorm('out_norm', groups);
+    this.outNorm = p.norm('out_norm');
     this.convOut = p.conv('conv_out');
   }
 
@@ -249,27 +209,35 @@ export class UNet {
   }
 
   /**
-   * By average pooling on WASM, where that was measured faster; tf.moments elsewhere: WebGL and
-   * WebGPU could only be tried on software adapters here, not on a real GPU, so they keep the
-   * path they had.
+   * act(GroupNorm(x + add)), add [B, C] per image and channel (the time embedding). On wasm one
+   * fused kernel (src/engine/kernels/fusedGroupNorm.ts); elsewhere, or where that kernel cannot
+   * run, the tfjs ops, which give the same numbers.
    */
-  private groupNorm(x: tf.Tensor4D, p: GroupNormParams): tf.Tensor4D {
+  private normalise(
+    x: tf.Tensor4D,
+    p: NormParams,
+    withSilu: boolean,
+    add?: tf.Tensor2D,
+  ): tf.Tensor4D {
     const { groupnorm_groups: groups, groupnorm_eps: eps } = this.config;
-    if (tf.getBackend() !== 'wasm') return groupNorm(x, p, groups, eps);
-    return groupNormByPooling(x, p, eps);
+    if (fusedGroupNormReady()) {
+      return fusedGroupNorm(x, p.gamma, p.beta, { groups, eps, silu: withSilu }, add);
+    }
+    const [b, , , c] = x.shape;
+    const normed = groupNorm(add ? tf.add(x, tf.reshape(add, [b, 1, 1, c])) : x, p, groups, eps);
+    return withSilu ? silu(normed) : normed;
   }
 
   private resBlock(x: tf.Tensor4D, siluEmb: tf.Tensor2D, p: ResBlockParams): tf.Tensor4D {
-    let h = conv(silu(this.groupNorm(x, p.norm1)), p.conv1);
-    const [b, , , c] = h.shape;
-    h = tf.add(h, tf.reshape(linear(siluEmb, p.embProj), [b, 1, 1, c]));
-    h = conv(silu(this.groupNorm(h, p.norm2)), p.conv2); // dropout: identity at inference
-    return tf.add(h, p.skip ? conv(x, p.skip) : x);
+    const h = conv(this.normalise(x, p.norm1, true), p.conv1);
+    const emb = linear(siluEmb, p.embProj); // added to h before norm2, as h + emb[:, :, None, None]
+    const out = conv(this.normalise(h, p.norm2, true, emb), p.conv2); // dropout: identity
+    return tf.add(out, p.skip ? conv(x, p.skip) : x);
   }
 
   private attention(x: tf.Tensor4D, p: AttentionParams): tf.Tensor4D {
-    const { attention_heads: heads, groupnorm_groups: groups, groupnorm_eps: eps } = this.config;
-    return attention(x, p, heads, groups, eps);
+    const heads = this.config.attention_heads;
+    return attention(x, p, heads, (z, norm) => this.normalise(z, norm, false));
   }
 
   private forward(x: tf.Tensor4D, timesteps: Float64Array, classIds: Int32Array): tf.Tensor4D {
@@ -300,7 +268,7 @@ export class UNet {
       });
       if (level.resample) h = conv(upsampleNearest2x(h), level.resample);
     }
-    return conv(silu(this.groupNorm(h, this.outNorm)), this.convOut);
+    return conv(this.normalise(h, this.outNorm, true), this.convOut);
   }
 
   dispose(): void {
@@ -315,5 +283,7 @@ export async function loadUNet(
   weights: ArrayBuffer,
   options: DecodeOptions = {},
 ): Promise<UNet> {
-  return new UNet(card, await decodeWeights(card, weights, options));
+  const host = await decodeWeights(card, weights, options);
+  await prepareFusedGroupNorm(); // on wasm; a no-op elsewhere
+  return new UNet(card, host);
 }

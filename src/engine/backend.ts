@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { BackendName } from './backendNames';
-import { prepareFusedGroupNorm } from './kernels/fusedGroupNorm';
+import { prepareWasmKernels } from './kernels';
 
 export { BACKENDS, isBackendName, type BackendName } from './backendNames';
 
@@ -101,8 +101,8 @@ export async function initBackend(plan: BackendPlan): Promise<ActiveBackend> {
       const ok = await tf.setBackend(name);
       if (!ok) throw new Error('initialisation returned false');
       await tf.ready();
-      // The wasm backend's fused GroupNorm kernel; without it the model uses plain tfjs ops.
-      if (name === 'wasm') await prepareFusedGroupNorm();
+      // The wasm backend's fused kernels; without them the model uses plain tfjs ops.
+      if (name === 'wasm') await prepareWasmKernels();
       const reason = failures.length === 0 ? plan.reason : `${plan.reason}; fell back to ${name}`;
       return { name, reason, failures };
     } catch (err) {

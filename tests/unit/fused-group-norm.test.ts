@@ -10,9 +10,9 @@ import '@tensorflow/tfjs-backend-wasm';
 import {
   FUSED_GROUP_NORM,
   fusedGroupNorm,
-  fusedGroupNormReady,
-  prepareFusedGroupNorm,
-} from '../../src/engine/kernels/fusedGroupNorm';
+  prepareWasmKernels as prepareFusedGroupNorm,
+  wasmKernelsReady as fusedGroupNormReady,
+} from '../../src/engine/kernels';
 import { groupNorm, silu } from '../../src/engine/model/layers';
 import { resetBackend } from '../../src/engine/backend';
 import { loadUNet, parseModelCard } from '../../src/engine/model';

@@ -1,6 +1,6 @@
 // GroupNorm (+ an optional per-image, per-channel addend before it) (+ an optional SiLU after it)
-// over NHWC float32 activations, in one call, for tfjs-backend-wasm. Built by
-// scripts/build-wasm-kernels.mjs into groupNormWasm.ts (clang --target=wasm32 -msimd128).
+// over NHWC float32 activations, in one call, for tfjs-backend-wasm. Built, with attention.c, by
+// scripts/build-wasm-kernels.mjs into kernelsWasm.ts (clang --target=wasm32 -msimd128).
 //
 // The module imports tfjs-backend-wasm's own linear memory, so every pointer below is an address
 // in tfjs's heap (a tensor's memoryOffset). It therefore must never touch memory it was not given:
@@ -11,38 +11,7 @@
 // (x - mean) / sqrt(var + eps) * gamma + beta); the first pass sums x minus the first position's
 // value so that a large common offset does not eat the float32 sums' precision. SiLU is
 // y / (1 + exp(-y)) with a Cephes-style exp (about 2 ulp).
-#include <wasm_simd128.h>
-
-#define EXPORT(name) __attribute__((export_name(name)))
-
-static inline v128_t splat(float v) { return wasm_f32x4_splat(v); }
-
-/** exp(x) for four floats: x = n ln2 + r, |r| <= ln2 / 2, e^r by a degree-7 polynomial, times 2^n. */
-static inline v128_t exp4(v128_t x) {
-  x = wasm_f32x4_min(wasm_f32x4_max(x, splat(-87.0f)), splat(88.0f));
-  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, splat(1.44269504088896341f)));
-  // ln2 in two parts so that n * ln2_hi is exact.
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, splat(0.693359375f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, splat(-2.12194440e-4f)));
-  v128_t p = splat(1.9875691500e-4f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(1.3981999507e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(8.3334519073e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(4.1665795894e-2f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(1.6666665459e-1f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(5.0000001201e-1f));
-  v128_t y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), splat(1.0f));
-  // 2^n from the exponent bits; n is in [-126, 127] after the clamp, so this stays normal.
-  v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
-  return wasm_f32x4_mul(y, pow2n);
-}
-
-static inline v128_t silu4(v128_t y) {
-  return wasm_f32x4_div(y, wasm_f32x4_add(splat(1.0f), exp4(wasm_f32x4_neg(y))));
-}
-
-static inline float silu1(float y) {
-  return wasm_f32x4_extract_lane(silu4(wasm_f32x4_splat(y)), 0);
-}
+#include "simd_math.h"
 
 /** Per-channel sums over the positions of one image of (x + a[c] - m[c]), or of its square; a, m may be null. */
 static void channel_sums(const float *x, const float *a, const float *m, float *sums, int hw, int c,

@@ -88,12 +88,13 @@ export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
   return tf.image.resizeNearestNeighbor(x, [2 * h, 2 * w], false, false);
 }
 
+/** x W + b, as one fused kernel (matMul with bias) rather than two. */
 export function linear<T extends tf.Tensor2D | tf.Tensor3D>(x: T, p: LinearParams): T {
-  if (x.rank === 2) return tf.add(tf.matMul(x as tf.Tensor2D, p.weight), p.bias) as T;
+  if (x.rank === 2) return tf.fused.matMul({ a: x as tf.Tensor2D, b: p.weight, bias: p.bias }) as T;
   // [B, N, in] @ [in, out]: flatten the batch so one 2-D matMul does it.
   const [b, n, i] = x.shape as [number, number, number];
-  const flat = tf.matMul(tf.reshape(x, [b * n, i]), p.weight);
-  return tf.reshape(tf.add(flat, p.bias), [b, n, p.weight.shape[1]]) as T;
+  const flat = tf.fused.matMul({ a: tf.reshape(x, [b * n, i]), b: p.weight, bias: p.bias });
+  return tf.reshape(flat, [b, n, p.weight.shape[1]]) as T;
 }
 
 export interface AttentionParams {
@@ -103,28 +104,35 @@ export interface AttentionParams {
 }
 
 /**
+ * The core of multi-head attention in tfjs ops: qkv [B, N, 3C] (q, k, v side by side, head h
+ * taking channels [h d, (h + 1) d) of each, d = C / heads) -> softmax(q k^T / sqrt(d)) v per head,
+ * the heads side by side [B, N, C].
+ */
+export function attentionCore(qkv: tf.Tensor3D, heads: number): tf.Tensor3D {
+  const [b, n, c3] = qkv.shape;
+  const c = c3 / 3;
+  const d = c / heads;
+  const splitHeads = (z: tf.Tensor3D): tf.Tensor3D =>
+    tf.reshape(tf.transpose(tf.reshape(z, [b, n, heads, d]), [0, 2, 1, 3]), [b * heads, n, d]);
+  const [q, k, v] = tf.split(qkv, 3, 2).map((z) => splitHeads(z as tf.Tensor3D));
+  const scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(d)); // [B*heads, N, N]
+  const mixed = tf.matMul(tf.softmax(scores), v); // [B*heads, N, d]
+  return tf.reshape(tf.transpose(tf.reshape(mixed, [b, heads, n, d]), [0, 2, 1, 3]), [b, n, c]);
+}
+
+/**
  * Self-attention over the H*W positions with `heads` heads, residual (unet.py Attention). `norm`
- * is its GroupNorm (the caller picks the implementation).
+ * is its GroupNorm and `core` the attention proper (the caller picks the implementations).
  */
 export function attention(
   x: tf.Tensor4D,
   p: AttentionParams,
   heads: number,
   norm: (x: tf.Tensor4D, p: NormParams) => tf.Tensor4D,
+  core: (qkv: tf.Tensor3D, heads: number) => tf.Tensor3D = attentionCore,
 ): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
-  const n = h * w;
-  const d = c / heads;
-  const tokens: tf.Tensor3D = tf.reshape(norm(x, p.norm), [b, n, c]);
-  const qkv = linear(tokens, p.qkv); // [B, N, 3C]: q, k, v in that order, heads are d-wide slices
-  const splitHeads = (z: tf.Tensor3D): tf.Tensor3D =>
-    tf.reshape(tf.transpose(tf.reshape(z, [b, n, heads, d]), [0, 2, 1, 3]), [b * heads, n, d]);
-  const [q, k, v] = tf.split(qkv, 3, 2).map((z) => splitHeads(z as tf.Tensor3D));
-  const scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(d)); // [B*heads, N, N]
-  const mixed = tf.matMul(tf.softmax(scores), v); // [B*heads, N, d]
-  const merged: tf.Tensor3D = tf.reshape(
-    tf.transpose(tf.reshape(mixed, [b, heads, n, d]), [0, 2, 1, 3]),
-    [b, n, c],
-  );
+  const tokens: tf.Tensor3D = tf.reshape(norm(x, p.norm), [b, h * w, c]);
+  const merged = core(linear(tokens, p.qkv), heads); // qkv: [B, N, 3C], q, k, v in that order
   return tf.add(x, tf.reshape(linear(merged, p.proj), [b, h, w, c]));
 }

@@ -6,6 +6,7 @@ import { planUNet, type AttentionSpec, type ResBlockSpec, type UNetPlan } from '
 import { timestepFeatures } from './embedding';
 import {
   attention,
+  attentionCore,
   conv,
   convFilterFromTorch,
   downsampleConv,
@@ -21,10 +22,11 @@ import {
 } from './layers';
 import { decodeWeights, type DecodeOptions, type HostTensor } from './weights';
 import {
+  fusedAttention,
   fusedGroupNorm,
-  fusedGroupNormReady,
-  prepareFusedGroupNorm,
-} from '../kernels/fusedGroupNorm';
+  prepareWasmKernels,
+  wasmKernelsReady,
+} from '../kernels';
 
 export type Timesteps = number | ArrayLike<number> | tf.Tensor1D;
 
@@ -210,8 +212,8 @@ export class UNet {
 
   /**
    * act(GroupNorm(x + add)), add [B, C] per image and channel (the time embedding). On wasm one
-   * fused kernel (src/engine/kernels/fusedGroupNorm.ts); elsewhere, or where that kernel cannot
-   * run, the tfjs ops, which give the same numbers.
+   * fused kernel (src/engine/kernels); elsewhere, or where that kernel cannot run, the tfjs ops,
+   * which give the same numbers.
    */
   private normalise(
     x: tf.Tensor4D,
@@ -220,7 +222,7 @@ export class UNet {
     add?: tf.Tensor2D,
   ): tf.Tensor4D {
     const { groupnorm_groups: groups, groupnorm_eps: eps } = this.config;
-    if (fusedGroupNormReady()) {
+    if (wasmKernelsReady()) {
       return fusedGroupNorm(x, p.gamma, p.beta, { groups, eps, silu: withSilu }, add);
     }
     const [b, , , c] = x.shape;
@@ -235,9 +237,11 @@ export class UNet {
     return tf.add(out, p.skip ? conv(x, p.skip) : x);
   }
 
+  /** Self-attention; on wasm its core (scores, softmax, mixing) is one fused kernel. */
   private attention(x: tf.Tensor4D, p: AttentionParams): tf.Tensor4D {
     const heads = this.config.attention_heads;
-    return attention(x, p, heads, (z, norm) => this.normalise(z, norm, false));
+    const norm = (z: tf.Tensor4D, n: NormParams) => this.normalise(z, n, false);
+    return attention(x, p, heads, norm, wasmKernelsReady() ? fusedAttention : attentionCore);
   }
 
   private forward(x: tf.Tensor4D, timesteps: Float64Array, classIds: Int32Array): tf.Tensor4D {
@@ -284,6 +288,6 @@ export async function loadUNet(
   options: DecodeOptions = {},
 ): Promise<UNet> {
   const host = await decodeWeights(card, weights, options);
-  await prepareFusedGroupNorm(); // on wasm; a no-op elsewhere
+  await prepareWasmKernels(); // on wasm; a no-op elsewhere
   return new UNet(card, host);
 }

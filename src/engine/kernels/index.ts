@@ -1,0 +1,4 @@
+// The wasm backend's fused kernels. Importing this registers them with tfjs.
+export { prepareWasmKernels, wasmKernelsProblem, wasmKernelsReady } from './wasmKernels';
+export { FUSED_GROUP_NORM, fusedGroupNorm, type FusedGroupNormAttrs } from './fusedGroupNorm';
+export { FUSED_ATTENTION, fusedAttention } from './fusedAttention';

@@ -11,6 +11,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { initBackend, probeWebGpu, type AdapterReport, type GpuLike } from '../src/engine/backend';
 import type { BackendName } from '../src/engine/backendNames';
+import { wasmKernelsProblem, wasmKernelsReady } from '../src/engine/kernels';
 import { fetchModel, type LoadedModel } from '../src/engine/model';
 
 export { ourEval } from './ourEval';
@@ -27,7 +28,13 @@ export interface OurBackend {
   /** XNNPACK threads (wasm only): 1, the page is not cross-origin isolated (as the app). */
   wasmThreads: number | null;
   /** Which tfjs-backend-wasm binary runs (simd / threaded-simd), where knowable. */
-  wasmFeatures: { simd: boolean; threads: boolean } | null;
+  wasmFeatures: {
+    simd: boolean;
+    threads: boolean;
+    /** The playground's fused kernels (src/engine/kernels) run, or why not. */
+    fusedKernels: boolean;
+    fusedKernelsProblem: string;
+  } | null;
 }
 
 /** Starts exactly `name` (no fallback: a benchmark must not silently measure another backend). */
@@ -44,6 +51,8 @@ export async function startOurBackend(name: BackendName): Promise<OurBackend> {
     wasmFeatures: {
       simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean,
       threads: (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) as boolean,
+      fusedKernels: wasmKernelsReady(),
+      fusedKernelsProblem: wasmKernelsProblem(),
     },
   };
 }

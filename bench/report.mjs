@@ -31,7 +31,8 @@ function backendHeader(p) {
   if (p.ours?.wasmThreads != null) {
     const f = p.ours.wasmFeatures;
     lines.push(
-      `tfjs wasm: ${p.ours.wasmThreads} thread(s), SIMD ${f?.simd}, threads supported ${f?.threads}; ` +
+      `tfjs wasm: ${p.ours.wasmThreads} thread(s), SIMD ${f?.simd}, threads supported ${f?.threads}, ` +
+        `fused kernels ${f?.fusedKernels ? 'on' : `off (${f?.fusedKernelsProblem})`}; ` +
         `page cross-origin isolated: ${p.crossOriginIsolated}`,
     );
   }

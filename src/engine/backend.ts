@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { BackendName } from './backendNames';
-import { prepareWasmKernels } from './kernels';
+import { prepareWasmKernels, wasmKernelsProblem } from './kernels';
 
 export { BACKENDS, isBackendName, type BackendName } from './backendNames';
 
@@ -101,9 +101,10 @@ export async function initBackend(plan: BackendPlan): Promise<ActiveBackend> {
       const ok = await tf.setBackend(name);
       if (!ok) throw new Error('initialisation returned false');
       await tf.ready();
-      // The wasm backend's fused kernels; without them the model uses plain tfjs ops.
-      if (name === 'wasm') await prepareWasmKernels();
-      const reason = failures.length === 0 ? plan.reason : `${plan.reason}; fell back to ${name}`;
+      // The wasm backend's fused kernels; without them the model uses plain tfjs ops (slower).
+      const kernelsOff = name === 'wasm' && !(await prepareWasmKernels());
+      let reason = failures.length === 0 ? plan.reason : `${plan.reason}; fell back to ${name}`;
+      if (kernelsOff) reason += `; without the fused wasm kernels (${wasmKernelsProblem()})`;
       return { name, reason, failures };
     } catch (err) {
       failures.push(`${name}: ${(err as Error).message ?? String(err)}`);

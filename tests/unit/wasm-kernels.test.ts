@@ -1,5 +1,6 @@
-// The wasm backend's fused GroupNorm kernel (src/engine/kernels) against a float64 reference
-// written here from PyTorch's definition, against the tfjs ops it replaces, and in the U-Net.
+// The wasm backend's fused kernels (src/engine/kernels: GroupNorm + SiLU, the attention core)
+// against float64 references written here from PyTorch's definitions, against the tfjs ops they
+// replace, and in the U-Net.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,12 +9,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import {
+  FUSED_ATTENTION,
   FUSED_GROUP_NORM,
+  fusedAttention,
   fusedGroupNorm,
-  prepareWasmKernels as prepareFusedGroupNorm,
-  wasmKernelsReady as fusedGroupNormReady,
+  prepareWasmKernels,
+  wasmKernelsReady,
 } from '../../src/engine/kernels';
-import { groupNorm, silu } from '../../src/engine/model/layers';
+import { attentionCore, groupNorm, silu } from '../../src/engine/model/layers';
 import { resetBackend } from '../../src/engine/backend';
 import { loadUNet, parseModelCard } from '../../src/engine/model';
 
@@ -146,11 +149,11 @@ describe('fused GroupNorm on wasm', () => {
   beforeAll(async () => {
     await tf.setBackend('wasm');
     await tf.ready();
-    expect(await prepareFusedGroupNorm()).toBe(true);
+    expect(await prepareWasmKernels()).toBe(true);
   });
 
   it('is ready on the wasm backend', () => {
-    expect(fusedGroupNormReady()).toBe(true);
+    expect(wasmKernelsReady()).toBe(true);
   });
 
   it.each(CASES)('matches nn.GroupNorm in float64: $name', (k) => {
@@ -235,7 +238,7 @@ describe('fused GroupNorm on wasm', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('is what the U-Net runs for its norms on wasm', async () => {
+  it('is what the U-Net runs for its norms and attention on wasm', async () => {
     const dir = join(ROOT, 'public', 'models', 'mnist');
     const card = parseModelCard(JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8')), 'card');
     const bytes = readFileSync(join(dir, card.weights.file));
@@ -252,8 +255,10 @@ describe('fused GroupNorm on wasm', () => {
       unet.plan.down.concat(unet.plan.up).reduce((n, l) => n + l.attentions.length, 0) +
       (unet.plan.midAttention ? 1 : 0);
     expect(names.filter((n) => n === FUSED_GROUP_NORM).length).toBe(2 * blocks + attentions + 1);
-    // What it replaces is gone: no Mean/AvgPool/Sigmoid from the norms.
-    expect(names.filter((n) => n === 'Mean' || n === 'AvgPool')).toEqual([]);
+    expect(names.filter((n) => n === FUSED_ATTENTION).length).toBe(attentions);
+    // What they replace is gone: no Mean/AvgPool from the norms, no batched matMul or softmax.
+    const replaced = ['Mean', 'AvgPool', 'BatchMatMul', 'Softmax', 'SplitV'];
+    expect(names.filter((n) => replaced.includes(n))).toEqual([]);
     tf.dispose(x);
     unet.dispose();
   });
@@ -263,8 +268,8 @@ describe('fused GroupNorm on wasm', () => {
     await tf.setBackend('wasm');
     await tf.ready();
     // A new backend instance has a new heap: the old instance must not be used on it.
-    expect(fusedGroupNormReady()).toBe(false);
-    expect(await prepareFusedGroupNorm()).toBe(true);
+    expect(wasmKernelsReady()).toBe(false);
+    expect(await prepareWasmKernels()).toBe(true);
     const got = tf.tidy(() =>
       fusedGroupNorm(tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]), tf.tensor1d([1]), tf.tensor1d([0]), {
         groups: 1,
@@ -277,15 +282,89 @@ describe('fused GroupNorm on wasm', () => {
   });
 });
 
-describe('fused GroupNorm elsewhere', () => {
+/** softmax(q k^T / sqrt(d)) v per head, in float64; qkv [b, n, 3c] -> [b, n, c]. */
+function attentionReference(
+  qkv: Float32Array,
+  b: number,
+  n: number,
+  c: number,
+  heads: number,
+): Float64Array {
+  const d = c / heads;
+  const out = new Float64Array(b * n * c);
+  const at = (img: number, pos: number, part: number, h: number, k: number) =>
+    qkv[(img * n + pos) * 3 * c + part * c + h * d + k];
+  for (let img = 0; img < b; img++) {
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < n; i++) {
+        const scores = Array.from({ length: n }, (_, j) => {
+          let s = 0;
+          for (let k = 0; k < d; k++) s += at(img, i, 0, h, k) * at(img, j, 1, h, k);
+          return s / Math.sqrt(d);
+        });
+        const top = Math.max(...scores);
+        const weights = scores.map((s) => Math.exp(s - top));
+        const total = weights.reduce((a, v) => a + v, 0);
+        for (let k = 0; k < d; k++) {
+          let acc = 0;
+          for (let j = 0; j < n; j++) acc += weights[j] * at(img, j, 2, h, k);
+          out[(img * n + i) * c + h * d + k] = acc / total;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+describe('fused attention on wasm', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    expect(await prepareWasmKernels()).toBe(true);
+  });
+
+  const ATTENTION_CASES = [
+    { name: 'U-Net shape (7x7, 64 channels, 1 head)', b: 2, n: 49, c: 64, heads: 1, scale: 1 },
+    { name: '4 heads', b: 1, n: 16, c: 32, heads: 4, scale: 1 },
+    { name: 'head width not a multiple of 4', b: 3, n: 5, c: 6, heads: 2, scale: 1 },
+    { name: 'sharp scores (softmax near one-hot)', b: 1, n: 12, c: 8, heads: 1, scale: 30 },
+  ];
+
+  it.each(ATTENTION_CASES)('matches softmax(q k^T / sqrt(d)) v in float64: $name', (k) => {
+    const qkv = values(k.b * k.n * 3 * k.c, k.scale, 0, 9);
+    const want = attentionReference(qkv, k.b, k.n, k.c, k.heads);
+    const got = tf.tidy(() =>
+      fusedAttention(tf.tensor3d(qkv, [k.b, k.n, 3 * k.c]), k.heads).dataSync(),
+    );
+    expect(got.length).toBe(want.length);
+    expect(maxAbsDiff(got, want)).toBeLessThan(1e-5 * Math.max(1, k.scale));
+  });
+
+  it('gives the numbers of the tfjs ops it replaces (attentionCore)', () => {
+    const qkv = tf.tensor3d(values(4 * 49 * 192, 2, 0, 10), [4, 49, 192]);
+    const fused = tf.tidy(() => fusedAttention(qkv, 1).dataSync());
+    const ops = tf.tidy(() => attentionCore(qkv, 1).dataSync());
+    expect(maxAbsDiff(fused, ops)).toBeLessThan(1e-5);
+    qkv.dispose();
+  });
+
+  it('refuses a qkv that does not split into the heads', () => {
+    const qkv = tf.zeros([1, 4, 12]) as tf.Tensor3D;
+    expect(() => fusedAttention(qkv, 3)).toThrow(/does not split into 3 heads/);
+    expect(() => fusedAttention(tf.zeros([1, 4, 10]) as tf.Tensor3D, 1)).toThrow(FUSED_ATTENTION);
+    qkv.dispose();
+  });
+});
+
+describe('the fused kernels elsewhere', () => {
   afterAll(async () => {
     await tf.setBackend('wasm');
   });
 
-  it('is not used on the cpu backend', async () => {
+  it('are not used on the cpu backend', async () => {
     await tf.setBackend('cpu');
-    expect(await prepareFusedGroupNorm()).toBe(false);
-    expect(fusedGroupNormReady()).toBe(false);
+    expect(await prepareWasmKernels()).toBe(false);
+    expect(wasmKernelsReady()).toBe(false);
   });
 });
 
@@ -301,7 +380,7 @@ function hasTool(tool: string): boolean {
 // The committed module must be what the C source compiles to (needs clang and lld: .ci/run
 // installs them).
 describe.runIf(hasTool('clang') && hasTool('llvm-objdump'))('the committed wasm module', () => {
-  it('is what scripts/build-wasm-kernels.mjs builds from group_norm.c', () => {
+  it('is what scripts/build-wasm-kernels.mjs builds from the C sources', () => {
     const out = execFileSync('node', ['scripts/build-wasm-kernels.mjs', '--check'], {
       cwd: ROOT,
       encoding: 'utf8',

@@ -8,6 +8,7 @@ import { convertSample, sampleSpaceOf, sigmaAtTimestep, beginIndexAtOrBelow } fr
 import { BatchNoise } from '../rng';
 import type { NoiseScheduleConfig } from '../schedule/betas';
 import { createScheduler, type Scheduler } from '../schedulers';
+import { readBack, readBackSync } from './readBack';
 import { jumpBackTo, renoise, stepBoundaries } from './resampling';
 import { schedulerConfigFor } from './schedulerConfig';
 import { needsReplan, validateSettings, type RunSettings } from './settings';
@@ -144,16 +145,18 @@ export class DiffusionRun {
   step(): StepFrame {
     const before = this.hostCopy() ?? (this.sample.dataSync() as Float32Array).slice();
     const { frame, views } = this.advance(before);
+    const shown = this.displaySampleTensor();
     try {
-      this.keepHostCopy((this.sample.dataSync() as Float32Array).slice());
-      return {
-        ...frame,
-        sample: this.displaySample(),
-        predictedX0: views.predictedX0.dataSync() as Float32Array,
-        predictedNoise: views.predictedNoise.dataSync() as Float32Array,
-      };
+      const [sample, predictedX0, predictedNoise, raw] = readBackSync([
+        shown,
+        views.predictedX0,
+        views.predictedNoise,
+        this.sample,
+      ]);
+      this.keepHostCopy(raw.slice());
+      return { ...frame, sample, predictedX0, predictedNoise };
     } finally {
-      tf.dispose([views.predictedX0, views.predictedNoise]);
+      tf.dispose([shown, views.predictedX0, views.predictedNoise]);
     }
   }
 
@@ -165,17 +168,18 @@ export class DiffusionRun {
   async stepAsync(): Promise<StepFrame> {
     const before = this.hostCopy() ?? ((await this.sample.data()) as Float32Array).slice();
     const { frame, views } = this.advance(before);
+    const shown = this.displaySampleTensor();
     try {
-      const [sample, predictedX0, predictedNoise, raw] = await Promise.all([
-        this.displaySampleAsync(),
-        views.predictedX0.data() as Promise<Float32Array>,
-        views.predictedNoise.data() as Promise<Float32Array>,
-        this.sample.data() as Promise<Float32Array>,
+      const [sample, predictedX0, predictedNoise, raw] = await readBack([
+        shown,
+        views.predictedX0,
+        views.predictedNoise,
+        this.sample,
       ]);
       this.keepHostCopy(raw.slice());
       return { ...frame, sample, predictedX0, predictedNoise };
     } finally {
-      tf.dispose([views.predictedX0, views.predictedNoise]);
+      tf.dispose([shown, views.predictedX0, views.predictedNoise]);
     }
   }
 

@@ -80,7 +80,8 @@ export function defineWasmKernel(config: WasmKernelConfig): void {
     backendName: 'wasm',
     kernelFunc: (args) => {
       const k = instances.get(args.backend);
-      if (!k) throw new Error(`${config.kernelName}: prepareWasmKernels() did not run on this backend`);
+      if (!k)
+        throw new Error(`${config.kernelName}: prepareWasmKernels() did not run on this backend`);
       return config.kernelFunc(args, k);
     },
   });

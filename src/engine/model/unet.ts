@@ -21,12 +21,7 @@ import {
   type NormParams,
 } from './layers';
 import { decodeWeights, type DecodeOptions, type HostTensor } from './weights';
-import {
-  fusedAttention,
-  fusedGroupNorm,
-  prepareWasmKernels,
-  wasmKernelsReady,
-} from '../kernels';
+import { fusedAttention, fusedGroupNorm, prepareWasmKernels, wasmKernelsReady } from '../kernels';
 
 export type Timesteps = number | ArrayLike<number> | tf.Tensor1D;
 

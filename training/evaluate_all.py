@@ -193,7 +193,7 @@ def build_quality(args, card, sha, runs, records, summary, started, wall, load):
         if run["bench"] and record.get("bench"):
             timing["backend"] = record["backend"]
             timing["model_eval_ms"] = {str(t["batch"]): round(t["medianMs"], 1) for t in record["bench"]}
-            timing["method"] = "median of 5 single U-Net calls after 2 warm-up calls (scripts/lib/generate.ts)"
+            timing["method"] = "median of 9 single U-Net calls after 2 s of warm-up calls (scripts/lib/generate.ts)"
     timing["hardware"] = cpu_description()
     timing["load_average_1min"] = load
     full = (args.main_per_class >= 50 and args.per_class >= 10 and args.ddpm_per_class >= 10

@@ -310,8 +310,12 @@ function summarise(byBatch: Map<number, number[]>): CallTiming[] {
     }));
 }
 
-/** Times unet.predict alone: 2 warm-up calls, then `reps` timed ones per batch size. */
-export function benchModel(unet: UNet, card: ModelCard, batches = [1, 16], reps = 5): CallTiming[] {
+/**
+ * Times unet.predict alone, per batch size: warm-up calls for at least 2 s (at least 2 calls:
+ * V8 first runs wasm as baseline code and optimises hot functions in the background, which takes
+ * dozens of small calls), then `reps` timed ones.
+ */
+export function benchModel(unet: UNet, card: ModelCard, batches = [1, 16], reps = 9): CallTiming[] {
   const size = card.architecture.image_size;
   const channels = card.architecture.in_channels;
   const byBatch = new Map<number, number[]>();
@@ -319,15 +323,17 @@ export function benchModel(unet: UNet, card: ModelCard, batches = [1, 16], reps 
     const x = tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 7) as tf.Tensor4D;
     const times = new Array<number>(batch).fill(500);
     const classes = new Array<number>(batch).fill(0);
-    const ms: number[] = [];
-    for (let r = 0; r < reps + 2; r++) {
+    const call = (): number => {
       const t0 = performance.now();
       const out = unet.predict(x, times, classes);
       out.dataSync();
       const dt = performance.now() - t0;
       out.dispose();
-      if (r >= 2) ms.push(dt);
-    }
+      return dt;
+    };
+    const warmStart = performance.now();
+    for (let w = 0; w < 2 || performance.now() - warmStart < 2000; w++) call();
+    const ms = Array.from({ length: reps }, call);
     x.dispose();
     byBatch.set(batch, ms);
   }

@@ -309,7 +309,10 @@ function loadChosenModel(): void {
   const listing = store.models.find((m) => m.id === store.controls.modelId);
   if (!listing || store.engine.state !== 'ready' || store.model?.id === listing.id) return;
   store.setStatus('loading', false);
-  send({ type: 'loadModel', id: listing.id, url: listing.url });
+  // The worker warms the model up at the batch a run with these controls would use.
+  const { batchSize, guidanceScale } = store.controls;
+  const warmUpBatch = batchSize * (guidanceScale === 0 || guidanceScale === 1 ? 1 : 2);
+  send({ type: 'loadModel', id: listing.id, url: listing.url, warmUpBatch });
 }
 
 /** A class id the URL asked for that the model does not have falls back to class 0. */

@@ -16,7 +16,7 @@ import {
   type BackendName,
   type GpuLike,
 } from '../engine/backend';
-import { ModelLoadError } from '../engine/model';
+import { MAX_WARM_UP_BATCH, ModelLoadError } from '../engine/model';
 import {
   destroyDevice,
   failedFromDeviceLoss,
@@ -137,11 +137,12 @@ function debug(action: DebugAction): void {
 }
 
 /** The new model replaces the old one only once it has loaded and validated completely. */
-async function loadModel(id: string, url: string): Promise<void> {
+async function loadModel(id: string, url: string, warmUpBatch = 2): Promise<void> {
   await engineReady?.catch(() => undefined);
   let lastReport = 0;
+  let loaded: LoadedWorkerModel;
   try {
-    const loaded = await loadWorkerModel(id, url, (loadedBytes, totalBytes) => {
+    loaded = await loadWorkerModel(id, url, (loadedBytes, totalBytes) => {
       const now = performance.now();
       if (now - lastReport < 50 && loadedBytes !== totalBytes) return;
       lastReport = now;
@@ -155,6 +156,16 @@ async function loadModel(id: string, url: string): Promise<void> {
     const file = err instanceof ModelLoadError ? err.file : url;
     const problem = err instanceof ModelLoadError ? err.problem : (err as Error).message;
     post({ type: 'modelError', id, file, problem, kept: model?.info.id ?? null });
+    return;
+  }
+  // After 'modelLoaded', so the UI is not held up; a run started meanwhile just waits for it
+  // (one thread, one GPU queue). Only an optimisation: a failure here shows up again, with a
+  // message, when a run predicts.
+  try {
+    const batch = Math.min(Math.max(1, Math.round(warmUpBatch) || 2), MAX_WARM_UP_BATCH);
+    await loaded.warmUp(batch);
+  } catch {
+    // See above.
   }
 }
 
@@ -164,7 +175,7 @@ function handle(message: ToWorker): Promise<void> | void {
       engineReady = init(message);
       return engineReady;
     case 'loadModel':
-      return loadModel(message.id, message.url);
+      return loadModel(message.id, message.url, message.warmUpBatch);
     case 'runPlan':
       post({ type: 'runPlan', requestId: message.requestId, plan: runs.plan(message.settings) });
       return;

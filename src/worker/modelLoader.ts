@@ -2,7 +2,13 @@
 // to load throws a ModelLoadError naming the file and the problem; the caller keeps the old model.
 // The weights' bytes stay in memory so the U-Net can be rebuilt on a new backend after a lost GPU
 // device without downloading them again.
-import { loadUNet, ModelLoadError, parseModelCard, runModelFromUNet } from '../engine/model';
+import {
+  loadUNet,
+  ModelLoadError,
+  parseModelCard,
+  runModelFromUNet,
+  warmUp,
+} from '../engine/model';
 import type { ModelCard, UNet } from '../engine/model';
 import type { DenoiseModel } from '../engine/denoiser';
 import type { RunModel } from '../engine/run/diffusionRun';
@@ -16,6 +22,8 @@ export interface LoadedWorkerModel {
   releaseTensors(): void;
   /** Builds the U-Net again on the current backend from the kept bytes (checked at load). */
   rebuild(): Promise<void>;
+  /** One throw-away evaluation at `batch` (see engine/model/warmUp.ts); the ms it took. */
+  warmUp(batch: number): Promise<number>;
   dispose(): void;
 }
 
@@ -176,6 +184,7 @@ export async function loadWorkerModel(
       current = runModelFromUNet(unet, card);
       released = false;
     },
+    warmUp: (batch) => warmUp(unet, batch),
     dispose: release,
     info: {
       id,

@@ -27,7 +27,8 @@ export type { PlanSettings };
 export type ToWorker =
   | { type: 'init'; backend: BackendName | null }
   /** `url` is the model folder, absolute (the worker's own base URL is its script's). */
-  | { type: 'loadModel'; id: string; url: string }
+  /** warmUpBatch: the model batch the next run will likely use (see engine/model/warmUp.ts). */
+  | { type: 'loadModel'; id: string; url: string; warmUpBatch?: number }
   /** The plan a run with these settings would follow on the loaded model. */
   | { type: 'runPlan'; requestId: number; settings: PlanSettings }
   /** `autoplay: false` sets the run up paused at step 0 (a Step press before any run). */

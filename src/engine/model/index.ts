@@ -10,3 +10,4 @@ export type { DecodeOptions, HostTensor } from './weights';
 export { UNet, loadUNet } from './unet';
 export type { Timesteps } from './unet';
 export { runModelFromUNet } from './runModel';
+export { MAX_WARM_UP_BATCH, warmUp } from './warmUp';

@@ -12,6 +12,7 @@ import type { RunSettings } from '../../src/engine/run/settings';
 import type { FrameData, FromWorker } from '../../src/worker/protocol';
 import { RunController } from '../../src/worker/runController';
 import { GaussianDenoiser, SCHEDULE } from './gaussianDenoiser';
+import { runSettings } from './runSettingsFixture';
 
 const model = (denoiser: DenoiseModel = new GaussianDenoiser()): RunModel => ({
   denoiser,
@@ -19,19 +20,11 @@ const model = (denoiser: DenoiseModel = new GaussianDenoiser()): RunModel => ({
   scheduleConfig: { ...SCHEDULE, prediction_type: 'epsilon', clip_sample: false },
 });
 
-const settings = (patch: Partial<RunSettings> = {}): RunSettings => ({
-  sampler: 'Euler',
-  steps: 8,
-  spacing: null,
-  sigmaSchedule: 'default',
-  guidanceScale: 2,
-  eta: 0,
-  classes: [3, 5],
-  seeds: [11, 12],
-  inpaint: null,
-  img2img: null,
-  ...patch,
-});
+const settings = (patch: Partial<RunSettings> = {}): RunSettings =>
+  runSettings(
+    { sampler: 'Euler', steps: 8, guidanceScale: 2, classes: [3, 5], seeds: [11, 12] },
+    patch,
+  );
 
 function harness(denoiser?: DenoiseModel) {
   const posted: FromWorker[] = [];

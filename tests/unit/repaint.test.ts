@@ -17,6 +17,7 @@ import type { FrameData, FromWorker } from '../../src/worker/protocol';
 import { RunController } from '../../src/worker/runController';
 import { readUrlSettings, urlWithControls } from '../../src/urlSettings';
 import { DATA_STD, GaussianDenoiser, SCHEDULE, classMean, meanAndStd } from './gaussianDenoiser';
+import { runSettings } from './runSettingsFixture';
 
 const SCHEDULE_CONFIG = { ...SCHEDULE, prediction_type: 'epsilon', clip_sample: false };
 const PIXELS = 64;
@@ -33,19 +34,18 @@ function inpaint() {
   return { pixels: new Float32Array(PIXELS).fill(SOURCE_VALUE), mask };
 }
 
-const settings = (patch: Partial<RunSettings> = {}): RunSettings => ({
-  sampler: 'DDIM',
-  steps: 20,
-  spacing: null,
-  sigmaSchedule: 'default',
-  guidanceScale: 1,
-  eta: 0,
-  classes: Array<number>(8).fill(3),
-  seeds: [1, 2, 3, 4, 5, 6, 7, 8],
-  inpaint: inpaint(),
-  img2img: null,
-  ...patch,
-});
+const settings = (patch: Partial<RunSettings> = {}): RunSettings =>
+  runSettings(
+    {
+      sampler: 'DDIM',
+      steps: 20,
+      guidanceScale: 1,
+      classes: Array<number>(8).fill(3),
+      seeds: [1, 2, 3, 4, 5, 6, 7, 8],
+      inpaint: inpaint(),
+    },
+    patch,
+  );
 
 /** The Gaussian denoiser, keeping a copy of every input it is given. */
 class RecordingDenoiser extends GaussianDenoiser {

@@ -9,6 +9,7 @@ import { imageToBytes, noiseToBytes } from '../../src/worker/frameBytes';
 import type { FrameData, FromWorker } from '../../src/worker/protocol';
 import { RunController } from '../../src/worker/runController';
 import { GaussianDenoiser, SCHEDULE } from './gaussianDenoiser';
+import { runSettings } from './runSettingsFixture';
 
 const model = (): RunModel => ({
   denoiser: new GaussianDenoiser(),
@@ -16,19 +17,11 @@ const model = (): RunModel => ({
   scheduleConfig: { ...SCHEDULE, prediction_type: 'epsilon', clip_sample: false },
 });
 
-const settings = (patch: Partial<RunSettings> = {}): RunSettings => ({
-  sampler: 'DPM++ 2M',
-  steps: 10,
-  spacing: null,
-  sigmaSchedule: 'default',
-  guidanceScale: 2,
-  eta: 0,
-  classes: [3, 3],
-  seeds: [1, 2],
-  inpaint: null,
-  img2img: null,
-  ...patch,
-});
+const settings = (patch: Partial<RunSettings> = {}): RunSettings =>
+  runSettings(
+    { sampler: 'DPM++ 2M', steps: 10, guidanceScale: 2, classes: [3, 3], seeds: [1, 2] },
+    patch,
+  );
 
 /** A controller whose posts are recorded; `tick` ms pass on every clock read. */
 function harness(tick = 100) {

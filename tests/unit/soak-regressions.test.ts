@@ -8,6 +8,7 @@ import type { RunSettings } from '../../src/engine/run/settings';
 import { buildSchedulePlan } from '../../src/engine/schedulePlan';
 import { ancestralSigmas } from '../../src/engine/schedulers/eulerAncestral';
 import { GaussianDenoiser, SCHEDULE } from './gaussianDenoiser';
+import { runSettings } from './runSettingsFixture';
 
 const COSINE = { ...SCHEDULE, beta_schedule: 'squaredcos_cap_v2' as const };
 const cosineModel = (): RunModel => ({
@@ -16,19 +17,11 @@ const cosineModel = (): RunModel => ({
   scheduleConfig: { ...COSINE, prediction_type: 'epsilon', clip_sample: false },
 });
 
-const settings = (patch: Partial<RunSettings> = {}): RunSettings => ({
-  sampler: 'DDIM',
-  steps: 5,
-  spacing: null,
-  sigmaSchedule: 'default',
-  guidanceScale: 1,
-  eta: 0,
-  classes: [3, 3],
-  seeds: [1, 2],
-  inpaint: null,
-  img2img: null,
-  ...patch,
-});
+const settings = (patch: Partial<RunSettings> = {}): RunSettings =>
+  runSettings(
+    { sampler: 'DDIM', steps: 5, guidanceScale: 1, classes: [3, 3], seeds: [1, 2] },
+    patch,
+  );
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -14,10 +14,11 @@ import {
   fusedAttention,
   fusedGroupNorm,
   prepareWasmKernels,
+  wasmKernelsProblem,
   wasmKernelsReady,
 } from '../../src/engine/kernels';
 import { attentionCore, groupNorm, silu } from '../../src/engine/model/layers';
-import { resetBackend } from '../../src/engine/backend';
+import { initBackend, resetBackend } from '../../src/engine/backend';
 import { loadUNet, parseModelCard } from '../../src/engine/model';
 
 const ROOT = join(__dirname, '..', '..');
@@ -353,6 +354,54 @@ describe('fused attention on wasm', () => {
     expect(() => fusedAttention(qkv, 3)).toThrow(/does not split into 3 heads/);
     expect(() => fusedAttention(tf.zeros([1, 4, 10]) as tf.Tensor3D, 1)).toThrow(FUSED_ATTENTION);
     qkv.dispose();
+  });
+});
+
+describe('a wasm backend where the module cannot run (e.g. no WebAssembly SIMD)', () => {
+  afterAll(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('says so in the backend reason, and the U-Net gives the same numbers with tfjs ops', async () => {
+    const dir = join(ROOT, 'public', 'models', 'mnist');
+    const card = parseModelCard(JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8')), 'card');
+    const bytes = readFileSync(join(dir, card.weights.file));
+    const weights = () =>
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+    const predict = async (): Promise<Float32Array> => {
+      const unet = await loadUNet(card, weights());
+      const x = tf.tensor4d(values(2 * 28 * 28, 1, 0, 11), [2, 28, 28, 1]);
+      const out = unet.predict(x, [100, 700], [4, 10]);
+      const result = (await out.data()) as Float32Array;
+      tf.dispose([x, out]);
+      unet.dispose();
+      return result;
+    };
+    await tf.setBackend('wasm');
+    expect(await prepareWasmKernels()).toBe(true);
+    const fused = await predict();
+
+    // A fresh backend whose kernel module fails to instantiate.
+    resetBackend('wasm');
+    await tf.setBackend('wasm');
+    await tf.ready();
+    const instantiate = vi
+      .spyOn(WebAssembly, 'instantiate')
+      .mockRejectedValue(new WebAssembly.CompileError('simulated: SIMD unsupported'));
+    const active = await initBackend({ order: ['wasm'], reason: 'test' });
+    expect(active.name).toBe('wasm');
+    expect(active.reason).toMatch(/without the fused wasm kernels \(simulated: SIMD unsupported\)/);
+    expect(wasmKernelsReady()).toBe(false);
+    expect(wasmKernelsProblem()).toMatch(/simulated/);
+    const plain = await predict(); // loadUNet tries again, and fails again
+    expect(wasmKernelsReady()).toBe(false);
+    expect(maxAbsDiff(plain, fused)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(plain, fused)).toBeGreaterThan(0); // really the other code path
+    instantiate.mockRestore();
+
+    // The next attempt (e.g. after the engine restarts) may succeed again.
+    expect(await prepareWasmKernels()).toBe(true);
+    expect(wasmKernelsProblem()).toBe('');
   });
 });
 

@@ -2,7 +2,7 @@
 // It restarts the worker when the user picks another backend (tfjs cannot switch cleanly once
 // tensors live on a backend), and when the worker crashes or stops answering its heartbeat: the
 // source, mask and settings live on this thread, so only the run in progress is lost.
-import { installDebugHooks } from './debugHooks';
+import { installDebugHooks, type Evaluation } from './debugHooks';
 import type { BackendName } from './engine/backendNames';
 import { buildRunSettings, planSettingsOf, runPatchOf, type RunControls } from './runControls';
 import { currentSource, watchMask } from './sourceLink';
@@ -47,6 +47,14 @@ function handle(message: FromWorker): void {
     case 'pong':
       if (message.id === pingId) pingSentAt = null;
       break;
+    case 'evaluated': {
+      const pending = evaluations.get(message.requestId);
+      evaluations.delete(message.requestId);
+      if (!pending) break;
+      if (message.output) pending.resolve({ backend: message.backend, output: message.output });
+      else pending.reject(new Error(message.problem ?? 'no output'));
+      break;
+    }
     case 'deviceLost':
       store.setEngine({
         state: 'starting',
@@ -419,7 +427,22 @@ export function changeControls(patch: Partial<RunControls>): void {
   }
 }
 
-installDebugHooks(window.location.search, (action) => send({ type: 'debug', action }));
+/** Debug-hook model calls waiting for the worker's answer, by request id. */
+const evaluations = new Map<
+  number,
+  { resolve: (e: Evaluation) => void; reject: (err: Error) => void }
+>();
+
+installDebugHooks(
+  window.location.search,
+  (action) => send({ type: 'debug', action }),
+  (x, timesteps, classes) =>
+    new Promise<Evaluation>((resolve, reject) => {
+      const requestId = nextRequestId++;
+      evaluations.set(requestId, { resolve, reject });
+      send({ type: 'evaluate', requestId, x, timesteps, classes });
+    }),
+);
 
 // Mask edits reach a running inpainting run at its next step.
 watchMask((inpaint) => {

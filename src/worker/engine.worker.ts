@@ -198,6 +198,27 @@ function handle(message: ToWorker): Promise<void> | void {
       return;
     case 'debug':
       return debug(message.action);
+    case 'evaluate':
+      return evaluate(message);
+  }
+}
+
+/** A bare model call for the debug hook: the model output as the loaded model gives it. */
+async function evaluate(message: ToWorker & { type: 'evaluate' }): Promise<void> {
+  await engineReady?.catch(() => undefined);
+  const { requestId } = message;
+  try {
+    if (!model) throw new Error('no model is loaded');
+    const denoiser = model.runModel.denoiser;
+    const [h, w, c] = denoiser.imageShape;
+    const x = tf.tensor4d(message.x, [message.classes.length, h, w, c]);
+    const out = denoiser.predict(x, message.timesteps, message.classes);
+    const output = Array.from((await out.data()) as Float32Array);
+    tf.dispose([x, out]);
+    post({ type: 'evaluated', requestId, backend: tf.getBackend(), output, problem: null });
+  } catch (err) {
+    const problem = (err as Error).message ?? String(err);
+    post({ type: 'evaluated', requestId, backend: tf.getBackend(), output: null, problem });
   }
 }
 
@@ -213,6 +234,7 @@ const CONTEXTS: Record<ToWorker['type'], string> = {
   cancel: 'cancelling',
   update: 'updating the run',
   ping: 'answering the heartbeat',
+  evaluate: 'evaluating the model (debug)',
   debug: 'running a debug command',
 };
 

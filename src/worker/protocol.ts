@@ -42,7 +42,12 @@ export type ToWorker =
   /** Heartbeat: the worker answers `pong` with the same id (a dead or hung worker does not). */
   | { type: 'ping'; id: number }
   /** Fault injection for tests and diagnostics (the page's debug=1 hook). */
-  | { type: 'debug'; action: DebugAction };
+  | { type: 'debug'; action: DebugAction }
+  /**
+   * One bare model call on the loaded model (the page's debug=1 hook, for parity checks in the
+   * browser): x NHWC, flat, one image per class id.
+   */
+  | { type: 'evaluate'; requestId: number; x: number[]; timesteps: number[]; classes: number[] };
 
 /**
  * loseDevice: destroy the WebGPU device under tfjs; throw: an uncaught exception from an event
@@ -119,6 +124,14 @@ export type FromWorker =
   | ({ type: 'frame' } & FrameData)
   | { type: 'error'; context: string; message: string }
   | { type: 'pong'; id: number }
+  /** The answer to `evaluate`: the model output, flat NHWC, or why there is none. */
+  | {
+      type: 'evaluated';
+      requestId: number;
+      backend: string;
+      output: number[] | null;
+      problem: string | null;
+    }
   /** The WebGPU device went away (`reason` as GPUDeviceLostInfo says); recovery has begun. */
   | { type: 'deviceLost'; reason: string; detail: string }
   /**

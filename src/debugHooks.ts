@@ -10,6 +10,8 @@ export interface Evaluation {
   backend: string;
   /** The model output, flat NHWC. */
   output: number[];
+  /** The kernels the call ran, by name (sorted, once each). */
+  kernels: string[];
 }
 
 /** One bare model call on the loaded model: x flat NHWC, one image per class id. */

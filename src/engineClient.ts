@@ -51,7 +51,8 @@ function handle(message: FromWorker): void {
       const pending = evaluations.get(message.requestId);
       evaluations.delete(message.requestId);
       if (!pending) break;
-      if (message.output) pending.resolve({ backend: message.backend, output: message.output });
+      const { backend, output, kernels } = message;
+      if (output) pending.resolve({ backend, output, kernels });
       else pending.reject(new Error(message.problem ?? 'no output'));
       break;
     }

@@ -212,13 +212,18 @@ async function evaluate(message: ToWorker & { type: 'evaluate' }): Promise<void>
     const denoiser = model.runModel.denoiser;
     const [h, w, c] = denoiser.imageShape;
     const x = tf.tensor4d(message.x, [message.classes.length, h, w, c]);
-    const out = denoiser.predict(x, message.timesteps, message.classes);
+    // Profiled, so a test can see which kernels the backend ran (fused or plain tfjs ops).
+    const profile = await tf.profile(() => denoiser.predict(x, message.timesteps, message.classes));
+    const out = profile.result as tf.Tensor;
     const output = Array.from((await out.data()) as Float32Array);
     tf.dispose([x, out]);
-    post({ type: 'evaluated', requestId, backend: tf.getBackend(), output, problem: null });
+    const kernels = [...new Set(profile.kernels.map((k) => k.name))].sort();
+    const backend = tf.getBackend();
+    post({ type: 'evaluated', requestId, backend, output, kernels, problem: null });
   } catch (err) {
     const problem = (err as Error).message ?? String(err);
-    post({ type: 'evaluated', requestId, backend: tf.getBackend(), output: null, problem });
+    const backend = tf.getBackend();
+    post({ type: 'evaluated', requestId, backend, output: null, kernels: [], problem });
   }
 }
 

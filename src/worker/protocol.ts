@@ -130,6 +130,8 @@ export type FromWorker =
       requestId: number;
       backend: string;
       output: number[] | null;
+      /** The kernels the call ran, by name (sorted, once each). */
+      kernels: string[];
       problem: string | null;
     }
   /** The WebGPU device went away (`reason` as GPUDeviceLostInfo says); recovery has begun. */

@@ -17,10 +17,11 @@ interface ParityFixture {
   output: number[];
 }
 
+// fused: whether the playground's fused GroupNorm kernel (src/engine/kernels) runs there.
 const CASES = [
-  { backend: 'wasm', project: 'default' },
-  { backend: 'webgl', project: 'default' },
-  { backend: 'webgpu', project: 'webgpu-flag' },
+  { backend: 'wasm', project: 'default', fused: true },
+  { backend: 'webgl', project: 'default', fused: false },
+  { backend: 'webgpu', project: 'webgpu-flag', fused: true },
 ] as const;
 
 for (const model of ['mnist', 'fashion-mnist']) {
@@ -28,7 +29,7 @@ for (const model of ['mnist', 'fashion-mnist']) {
     readFileSync(new URL(`../fixtures/parity-${model}.json`, import.meta.url), 'utf8'),
   ) as ParityFixture;
 
-  for (const { backend, project } of CASES) {
+  for (const { backend, project, fused } of CASES) {
     test(`${model} on ${backend} matches PyTorch within ${TOLERANCE}`, async ({
       page,
     }, testInfo) => {
@@ -51,6 +52,7 @@ for (const model of ['mnist', 'fashion-mnist']) {
         c: fixture.class_ids,
       });
       expect(result.backend).toBe(backend);
+      expect(result.kernels.includes('PlaygroundFusedGroupNorm')).toBe(fused);
       expect(result.output.length).toBe(fixture.output.length);
       let worst = 0;
       result.output.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - fixture.output[i]))));

@@ -2,9 +2,10 @@
 // statistics, the affine and the SiLU. At batch 1 the U-Net's 27 norms were most of its
 // non-convolution time on wasm (docs/PERFORMANCE.md).
 import * as tf from '@tensorflow/tfjs-core';
-import { defineWasmKernel, heapOffset, scratch } from './wasmKernels';
+import { checkGroupNormInputs, FUSED_GROUP_NORM } from './groupNormInputs';
+import { defineWasmKernel, heapOffset, scratch, wasmKernelsReady } from './wasmKernels';
 
-export const FUSED_GROUP_NORM = 'PlaygroundFusedGroupNorm';
+export { FUSED_GROUP_NORM };
 
 export interface FusedGroupNormAttrs {
   groups: number;
@@ -14,8 +15,17 @@ export interface FusedGroupNormAttrs {
 }
 
 /**
+ * Whether fusedGroupNorm runs on the active backend: on wasm once its module is instantiated
+ * (prepareWasmKernels), on WebGPU always (webgpuGroupNorm.ts, a shader tfjs compiles itself).
+ */
+export function fusedGroupNormAvailable(): boolean {
+  return wasmKernelsReady() || tf.getBackend() === 'webgpu';
+}
+
+/**
  * act(GroupNorm(x + add)) for x [B, H, W, C] float32, add [B, C] (one value per image and
- * channel, e.g. a time embedding) or none, gamma and beta [C]. Only where wasmKernelsReady().
+ * channel, e.g. a time embedding) or none, gamma and beta [C]. Only where
+ * fusedGroupNormAvailable().
  */
 export function fusedGroupNorm(
   x: tf.Tensor4D,
@@ -32,19 +42,9 @@ export function fusedGroupNorm(
 defineWasmKernel({
   kernelName: FUSED_GROUP_NORM,
   kernelFunc: ({ inputs, attrs }, k) => {
-    const { x, gamma, beta, add } = inputs as Record<string, tf.TensorInfo | undefined>;
+    const { x, gamma, beta, add } = checkGroupNormInputs(inputs, attrs);
     const { groups, eps, silu } = attrs as unknown as FusedGroupNormAttrs;
-    if (!x || !gamma || !beta || x.shape.length !== 4) {
-      throw new Error(`${FUSED_GROUP_NORM}: needs x [B, H, W, C], gamma and beta`);
-    }
     const [b, h, w, c] = x.shape;
-    const float = [x, gamma, beta, add].every((t) => !t || t.dtype === 'float32');
-    if (!float || c % groups !== 0 || gamma.shape[0] !== c || beta.shape[0] !== c) {
-      throw new Error(`${FUSED_GROUP_NORM}: float32 x [B, H, W, ${c}] with ${groups} groups`);
-    }
-    if (add && (add.shape.length !== 2 || add.shape[0] !== b || add.shape[1] !== c)) {
-      throw new Error(`${FUSED_GROUP_NORM}: add must be [${b}, ${c}], got [${add.shape}]`);
-    }
     const out = k.backend.makeOutput(x.shape, 'float32');
     const at = (t: tf.TensorInfo) => heapOffset(k, t, FUSED_GROUP_NORM);
     k.exports.group_norm(

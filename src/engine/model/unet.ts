@@ -21,7 +21,13 @@ import {
   type NormParams,
 } from './layers';
 import { decodeWeights, type DecodeOptions, type HostTensor } from './weights';
-import { fusedAttention, fusedGroupNorm, prepareWasmKernels, wasmKernelsReady } from '../kernels';
+import {
+  fusedAttention,
+  fusedGroupNorm,
+  fusedGroupNormAvailable,
+  prepareWasmKernels,
+  wasmKernelsReady,
+} from '../kernels';
 
 export type Timesteps = number | ArrayLike<number> | tf.Tensor1D;
 
@@ -206,9 +212,9 @@ export class UNet {
   }
 
   /**
-   * act(GroupNorm(x + add)), add [B, C] per image and channel (the time embedding). On wasm one
-   * fused kernel (src/engine/kernels); elsewhere, or where that kernel cannot run, the tfjs ops,
-   * which give the same numbers.
+   * act(GroupNorm(x + add)), add [B, C] per image and channel (the time embedding). On wasm and
+   * WebGPU one fused kernel (src/engine/kernels); elsewhere, or where it cannot run, the tfjs
+   * ops, which give the same numbers.
    */
   private normalise(
     x: tf.Tensor4D,
@@ -217,7 +223,7 @@ export class UNet {
     add?: tf.Tensor2D,
   ): tf.Tensor4D {
     const { groupnorm_groups: groups, groupnorm_eps: eps } = this.config;
-    if (wasmKernelsReady()) {
+    if (fusedGroupNormAvailable()) {
       return fusedGroupNorm(x, p.gamma, p.beta, { groups, eps, silu: withSilu }, add);
     }
     const [b, , , c] = x.shape;

@@ -20,7 +20,7 @@ interface ParityFixture {
 // fused: whether the playground's fused GroupNorm kernel (src/engine/kernels) runs there.
 const CASES = [
   { backend: 'wasm', project: 'default', fused: true },
-  { backend: 'webgl', project: 'default', fused: false },
+  { backend: 'webgl', project: 'default', fused: true },
   { backend: 'webgpu', project: 'webgpu-flag', fused: true },
 ] as const;
 

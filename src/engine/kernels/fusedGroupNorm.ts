@@ -16,10 +16,12 @@ export interface FusedGroupNormAttrs {
 
 /**
  * Whether fusedGroupNorm runs on the active backend: on wasm once its module is instantiated
- * (prepareWasmKernels), on WebGPU always (webgpuGroupNorm.ts, a shader tfjs compiles itself).
+ * (prepareWasmKernels); on WebGPU and WebGL always (webgpuGroupNorm.ts, webglGroupNorm.ts:
+ * shaders tfjs compiles itself). The cpu backend keeps the tfjs ops.
  */
 export function fusedGroupNormAvailable(): boolean {
-  return wasmKernelsReady() || tf.getBackend() === 'webgpu';
+  const backend = tf.getBackend();
+  return wasmKernelsReady() || backend === 'webgpu' || backend === 'webgl';
 }
 
 /**

@@ -8,3 +8,4 @@ export {
 } from './fusedGroupNorm';
 export { FUSED_ATTENTION, fusedAttention } from './fusedAttention';
 import './webgpuGroupNorm';
+import './webglGroupNorm';

@@ -52,13 +52,10 @@ export async function engineOverhead(
   const frames: { modelMs: number; totalMs: number }[] = [];
   let stepsLeft = 0;
   let runId = 0;
-  const controller = new RunController(
-    (message: FromWorker) => {
-      if (message.type === 'frame' && message.cause === 'step') frames.push(message);
-      if (message.type === 'error') throw new Error(`${message.context}: ${message.message}`);
-    },
-    defer,
-  );
+  const controller = new RunController((message: FromWorker) => {
+    if (message.type === 'frame' && message.cause === 'step') frames.push(message);
+    if (message.type === 'error') throw new Error(`${message.context}: ${message.message}`);
+  }, defer);
   await controller.setModel(runModelFromUNet(model.unet, model.card));
   const settings = overheadSettings(images, size);
   const restart = async () => {

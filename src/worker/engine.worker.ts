@@ -162,8 +162,10 @@ async function loadModel(id: string, url: string, warmUpBatch = 2): Promise<void
   // (one thread, one GPU queue). Only an optimisation: a failure here shows up again, with a
   // message, when a run predicts.
   try {
-    const batch = Math.min(Math.max(1, Math.round(warmUpBatch) || 2), MAX_WARM_UP_BATCH);
-    await loaded.warmUp(batch);
+    // On wasm one image is enough: XNNPACK packs each layer's weights when the layer first runs,
+    // whatever the batch. GPU backends compile shaders per shape: the run's own batch.
+    const wanted = tf.getBackend() === 'wasm' ? 1 : Math.round(warmUpBatch) || 2;
+    await loaded.warmUp(Math.min(Math.max(1, wanted), MAX_WARM_UP_BATCH));
   } catch {
     // See above.
   }

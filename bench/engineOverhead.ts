@@ -5,6 +5,7 @@
 import type { LoadedModel } from '../src/engine/model';
 import { runModelFromUNet } from '../src/engine/model';
 import type { FromWorker } from '../src/worker/protocol';
+import { createDefer } from '../src/worker/defer';
 import { RunController } from '../src/worker/runController';
 import { modelInput } from './inputs';
 import { ourEval } from './ourEval';
@@ -32,16 +33,6 @@ export interface OverheadResult {
   stepsTimed: number;
 }
 
-// As the engine worker schedules its loop: a MessageChannel task (setTimeout(0) is clamped to
-// 4 ms after a few nested calls, which the app does not pay).
-const channel = new MessageChannel();
-const deferred: (() => void)[] = [];
-channel.port1.onmessage = () => deferred.shift()?.();
-const defer = (fn: () => void) => {
-  deferred.push(fn);
-  channel.port2.postMessage(null);
-};
-
 export async function engineOverhead(
   model: LoadedModel,
   images: number,
@@ -52,10 +43,11 @@ export async function engineOverhead(
   const frames: { modelMs: number; totalMs: number }[] = [];
   let stepsLeft = 0;
   let runId = 0;
+  // Scheduled as the engine worker schedules its loop (createDefer, not setTimeout's 4 ms clamp).
   const controller = new RunController((message: FromWorker) => {
     if (message.type === 'frame' && message.cause === 'step') frames.push(message);
     if (message.type === 'error') throw new Error(`${message.context}: ${message.message}`);
-  }, defer);
+  }, createDefer());
   await controller.setModel(runModelFromUNet(model.unet, model.card));
   const settings = overheadSettings(images, size);
   const restart = async () => {

@@ -3,6 +3,7 @@
 // tensors live on a backend), and when the worker crashes or stops answering its heartbeat: the
 // source, mask and settings live on this thread, so only the run in progress is lost.
 import { installDebugHooks, type Evaluation } from './debugHooks';
+import { guidedBatchSize } from './engine/denoiser';
 import type { BackendName } from './engine/backendNames';
 import { buildRunSettings, planSettingsOf, runPatchOf, type RunControls } from './runControls';
 import { currentSource, watchMask } from './sourceLink';
@@ -320,7 +321,7 @@ function loadChosenModel(): void {
   store.setStatus('loading', false);
   // The worker warms the model up at the batch a run with these controls would use.
   const { batchSize, guidanceScale } = store.controls;
-  const warmUpBatch = batchSize * (guidanceScale === 0 || guidanceScale === 1 ? 1 : 2);
+  const warmUpBatch = guidedBatchSize(batchSize, guidanceScale);
   send({ type: 'loadModel', id: listing.id, url: listing.url, warmUpBatch });
 }
 

@@ -26,6 +26,7 @@ import {
 } from './deviceLoss';
 import { loadWorkerModel, type LoadedWorkerModel } from './modelLoader';
 import type { DebugAction, FromWorker, ToWorker } from './protocol';
+import { createDefer } from './defer';
 import { RunController } from './runController';
 
 // In a worker the wasm files are not found relative to the page: point tfjs at Vite's URLs.
@@ -38,17 +39,8 @@ setWasmPaths({
 const post = (message: FromWorker, transfer: Transferable[] = []) =>
   self.postMessage(message, { transfer });
 
-// A MessageChannel task runs after messages already queued (setTimeout(0) is clamped to 4 ms
-// after a few nested calls), so a running loop yields to Pause/Step/update between steps.
-const channel = new MessageChannel();
-const deferred: (() => void)[] = [];
-channel.port1.onmessage = () => deferred.shift()?.();
-const defer = (fn: () => void) => {
-  deferred.push(fn);
-  channel.port2.postMessage(null);
-};
-
-const runs = new RunController(post, defer);
+// A running loop yields to Pause/Step/update between steps (see defer.ts).
+const runs = new RunController(post, createDefer());
 // A step that failed because the GPU device went away keeps its run: recovery rebuilds it.
 runs.keepRunAfter = (err) => failedFromDeviceLoss(err);
 let model: LoadedWorkerModel | null = null;

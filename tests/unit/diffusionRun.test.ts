@@ -1,16 +1,19 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { DiffusionRun, type RunModel } from '../../src/engine/run/diffusionRun';
+import { DiffusionRun } from '../../src/engine/run/diffusionRun';
 import type { RunSettings } from '../../src/engine/run/settings';
 import { SAMPLER_PRESETS } from '../../src/engine/samplerPresets';
-import { DATA_STD, GaussianDenoiser, SCHEDULE, classMean, meanAndStd } from './gaussianDenoiser';
+import {
+  DATA_STD,
+  GaussianDenoiser,
+  SCHEDULE,
+  classMean,
+  meanAndStd,
+  gaussianRunModel,
+} from './gaussianDenoiser';
 
-const model = (schedule = SCHEDULE): RunModel => ({
-  denoiser: new GaussianDenoiser(schedule),
-  numClasses: 10,
-  scheduleConfig: { ...schedule, prediction_type: 'epsilon', clip_sample: false },
-});
+const model = gaussianRunModel;
 const COSINE = { ...SCHEDULE, beta_schedule: 'squaredcos_cap_v2' as const };
 
 const settings = (patch: Partial<RunSettings> = {}): RunSettings => ({

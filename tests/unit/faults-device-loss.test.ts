@@ -11,14 +11,10 @@ import type { RunModel } from '../../src/engine/run/diffusionRun';
 import type { RunSettings } from '../../src/engine/run/settings';
 import type { FrameData, FromWorker } from '../../src/worker/protocol';
 import { RunController } from '../../src/worker/runController';
-import { GaussianDenoiser, SCHEDULE } from './gaussianDenoiser';
+import { GaussianDenoiser, SCHEDULE, gaussianRunModel } from './gaussianDenoiser';
 import { runSettings } from './runSettingsFixture';
 
-const model = (denoiser: DenoiseModel = new GaussianDenoiser()): RunModel => ({
-  denoiser,
-  numClasses: 10,
-  scheduleConfig: { ...SCHEDULE, prediction_type: 'epsilon', clip_sample: false },
-});
+const model = (denoiser?: DenoiseModel): RunModel => gaussianRunModel(SCHEDULE, denoiser);
 
 const settings = (patch: Partial<RunSettings> = {}): RunSettings =>
   runSettings(

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import type { DenoiseModel } from '../../src/engine/denoiser';
+import type { RunModel } from '../../src/engine/run/diffusionRun';
 import { makeNoiseTables, type NoiseScheduleConfig } from '../../src/engine/schedule/betas';
 import { interp } from '../../src/engine/schedule/numpy';
 
@@ -62,4 +63,16 @@ export function meanAndStd(values: Float32Array): { mean: number; std: number } 
   let sq = 0;
   for (const v of values) sq += (v - mean) ** 2;
   return { mean, std: Math.sqrt(sq / values.length) };
+}
+
+/** A run model around a Gaussian denoiser on `schedule` (epsilon prediction, no clipping). */
+export function gaussianRunModel(
+  schedule: NoiseScheduleConfig = SCHEDULE,
+  denoiser: DenoiseModel = new GaussianDenoiser(schedule),
+): RunModel {
+  return {
+    denoiser,
+    numClasses: 10,
+    scheduleConfig: { ...schedule, prediction_type: 'epsilon', clip_sample: false },
+  };
 }

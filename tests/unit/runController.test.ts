@@ -8,14 +8,10 @@ import type { RunSettings } from '../../src/engine/run/settings';
 import { imageToBytes, noiseToBytes } from '../../src/worker/frameBytes';
 import type { FrameData, FromWorker } from '../../src/worker/protocol';
 import { RunController } from '../../src/worker/runController';
-import { GaussianDenoiser, SCHEDULE } from './gaussianDenoiser';
+import { gaussianRunModel } from './gaussianDenoiser';
 import { runSettings } from './runSettingsFixture';
 
-const model = (): RunModel => ({
-  denoiser: new GaussianDenoiser(),
-  numClasses: 10,
-  scheduleConfig: { ...SCHEDULE, prediction_type: 'epsilon', clip_sample: false },
-});
+const model = (): RunModel => gaussianRunModel();
 
 const settings = (patch: Partial<RunSettings> = {}): RunSettings =>
   runSettings(

@@ -7,15 +7,11 @@ import { schedulerConfigFor } from '../../src/engine/run/schedulerConfig';
 import type { RunSettings } from '../../src/engine/run/settings';
 import { buildSchedulePlan } from '../../src/engine/schedulePlan';
 import { ancestralSigmas } from '../../src/engine/schedulers/eulerAncestral';
-import { GaussianDenoiser, SCHEDULE } from './gaussianDenoiser';
+import { SCHEDULE, gaussianRunModel } from './gaussianDenoiser';
 import { runSettings } from './runSettingsFixture';
 
 const COSINE = { ...SCHEDULE, beta_schedule: 'squaredcos_cap_v2' as const };
-const cosineModel = (): RunModel => ({
-  denoiser: new GaussianDenoiser(COSINE),
-  numClasses: 10,
-  scheduleConfig: { ...COSINE, prediction_type: 'epsilon', clip_sample: false },
-});
+const cosineModel = (): RunModel => gaussianRunModel(COSINE);
 
 const settings = (patch: Partial<RunSettings> = {}): RunSettings =>
   runSettings(

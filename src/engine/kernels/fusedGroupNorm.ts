@@ -44,8 +44,7 @@ export function fusedGroupNorm(
 defineWasmKernel({
   kernelName: FUSED_GROUP_NORM,
   kernelFunc: ({ inputs, attrs }, k) => {
-    const { x, gamma, beta, add } = checkGroupNormInputs(inputs, attrs);
-    const { groups, eps, silu } = attrs as unknown as FusedGroupNormAttrs;
+    const { x, gamma, beta, add, groups, eps, silu } = checkGroupNormInputs(inputs, attrs);
     const [b, h, w, c] = x.shape;
     const out = k.backend.makeOutput(x.shape, 'float32');
     const at = (t: tf.TensorInfo) => heapOffset(k, t, FUSED_GROUP_NORM);

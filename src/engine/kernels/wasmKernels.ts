@@ -61,7 +61,6 @@ export interface WasmKernelConfig {
 
 // Keyed by backend object: a backend that is removed and made again (resetBackend) has a new heap.
 const instances = new WeakMap<object, KernelInstance>();
-const kernels: WasmKernelConfig[] = [];
 let compiled: Promise<WebAssembly.Module> | null = null;
 let lastProblem = '';
 
@@ -74,7 +73,6 @@ function moduleBytes(): Uint8Array {
 
 /** Registers a kernel of this module with tfjs (once; kernels run on whichever wasm backend). */
 export function defineWasmKernel(config: WasmKernelConfig): void {
-  kernels.push(config);
   tf.registerKernel({
     kernelName: config.kernelName,
     backendName: 'wasm',

@@ -8,7 +8,6 @@
 // tfjs's own programs do: one set of programs per layer shape.
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
-import type { FusedGroupNormAttrs } from './fusedGroupNorm';
 import { checkGroupNormInputs, FUSED_GROUP_NORM } from './groupNormInputs';
 
 /** The parts of tfjs-backend-webgl's MathBackendWebGL used here. */
@@ -131,8 +130,7 @@ tf.registerKernel({
   kernelName: FUSED_GROUP_NORM,
   backendName: 'webgl',
   kernelFunc: ({ inputs, attrs, backend }) => {
-    const { x, gamma, beta, add } = checkGroupNormInputs(inputs, attrs);
-    const { groups, eps, silu } = attrs as unknown as FusedGroupNormAttrs;
+    const { x, gamma, beta, add, groups, eps, silu } = checkGroupNormInputs(inputs, attrs);
     const webgl = backend as unknown as WebGLBackendLike;
     const [b, h, w, c] = x.shape;
     const layout: Layout = { h, w, c, groups, withAdd: add !== undefined };

@@ -6,7 +6,6 @@
 // squared deviations (two-pass, biased variance, as PyTorch), then write the output.
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
-import type { FusedGroupNormAttrs } from './fusedGroupNorm';
 import { checkGroupNormInputs, FUSED_GROUP_NORM } from './groupNormInputs';
 
 const THREADS = 64;
@@ -107,8 +106,7 @@ tf.registerKernel({
   kernelName: FUSED_GROUP_NORM,
   backendName: 'webgpu',
   kernelFunc: ({ inputs, attrs, backend }) => {
-    const { x, gamma, beta, add } = checkGroupNormInputs(inputs, attrs);
-    const { groups, eps, silu } = attrs as unknown as FusedGroupNormAttrs;
+    const { x, gamma, beta, add, groups, eps, silu } = checkGroupNormInputs(inputs, attrs);
     const program = new GroupNormProgram(x.shape, groups, add !== undefined);
     return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(
       program,

@@ -35,6 +35,9 @@ export interface StepFrame {
   predictedNoise: Float32Array;
 }
 
+/** A StepFrame without its images: what a step knows before the read-back. */
+type StepInfo = Omit<StepFrame, 'sample' | 'predictedX0' | 'predictedNoise'>;
+
 /** The state before one model call, for stepBack. */
 interface Snapshot {
   planIndex: number;
@@ -144,19 +147,11 @@ export class DiffusionRun {
   /** One model call and one scheduler step (synchronous read-back: CPU, WASM, WebGL). */
   step(): StepFrame {
     const before = this.hostCopy() ?? (this.sample.dataSync() as Float32Array).slice();
-    const { frame, views } = this.advance(before);
-    const shown = this.displaySampleTensor();
+    const { frame, shown, owned } = this.advanceShown(before);
     try {
-      const [sample, predictedX0, predictedNoise, raw] = readBackSync([
-        shown,
-        views.predictedX0,
-        views.predictedNoise,
-        this.sample,
-      ]);
-      this.keepHostCopy(raw.slice());
-      return { ...frame, sample, predictedX0, predictedNoise };
+      return this.frameFrom(frame, readBackSync(shown));
     } finally {
-      tf.dispose([shown, views.predictedX0, views.predictedNoise]);
+      tf.dispose(owned);
     }
   }
 
@@ -167,25 +162,40 @@ export class DiffusionRun {
    */
   async stepAsync(): Promise<StepFrame> {
     const before = this.hostCopy() ?? ((await this.sample.data()) as Float32Array).slice();
-    const { frame, views } = this.advance(before);
-    const shown = this.displaySampleTensor();
+    const { frame, shown, owned } = this.advanceShown(before);
     try {
-      const [sample, predictedX0, predictedNoise, raw] = await readBack([
-        shown,
-        views.predictedX0,
-        views.predictedNoise,
-        this.sample,
-      ]);
-      this.keepHostCopy(raw.slice());
-      return { ...frame, sample, predictedX0, predictedNoise };
+      return this.frameFrom(frame, await readBack(shown));
     } finally {
-      tf.dispose([shown, views.predictedX0, views.predictedNoise]);
+      tf.dispose(owned);
     }
+  }
+
+  /**
+   * advance(), and the tensors its frame shows, in readBack order: the displayed sample, x_0, the
+   * noise, and the raw sample (kept on the host for recovery). `owned`: the ones to dispose.
+   */
+  private advanceShown(before: Float32Array): {
+    frame: StepInfo;
+    shown: Tensor[];
+    owned: Tensor[];
+  } {
+    const { frame, views } = this.advance(before);
+    const owned = [this.displaySampleTensor(), views.predictedX0, views.predictedNoise];
+    return { frame, shown: [...owned, this.sample], owned };
+  }
+
+  /** The step's frame from the values advanceShown's tensors read back. */
+  private frameFrom(
+    frame: StepInfo,
+    [sample, predictedX0, predictedNoise, raw]: Float32Array[],
+  ): StepFrame {
+    this.keepHostCopy(raw.slice());
+    return { ...frame, sample, predictedX0, predictedNoise };
   }
 
   /** The model call and scheduler step; `before` is the sample now, kept for stepBack. */
   private advance(before: Float32Array): {
-    frame: Omit<StepFrame, 'sample' | 'predictedX0' | 'predictedNoise'>;
+    frame: StepInfo;
     views: { predictedX0: Tensor; predictedNoise: Tensor };
   } {
     if (this.done) throw new Error('The run is finished');

@@ -3,7 +3,7 @@
 // tensors live on a backend), and when the worker crashes or stops answering its heartbeat: the
 // source, mask and settings live on this thread, so only the run in progress is lost.
 import { installDebugHooks, type Evaluation } from './debugHooks';
-import { guidedBatchSize } from './engine/denoiser';
+import { guidedBatchSize } from './engine/guidance';
 import type { BackendName } from './engine/backendNames';
 import { buildRunSettings, planSettingsOf, runPatchOf, type RunControls } from './runControls';
 import { currentSource, watchMask } from './sourceLink';

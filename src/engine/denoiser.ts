@@ -14,11 +14,6 @@ export interface DenoiseModel {
   predict(x: Tensor4D, timesteps: number[], classes: number[]): Tensor4D;
 }
 
-/** The model batch a guided call takes for `images` images (see guidedModelOutput). */
-export function guidedBatchSize(images: number, guidanceScale: number): number {
-  return guidanceScale === 0 || guidanceScale === 1 ? images : 2 * images;
-}
-
 /**
  * Classifier-free guidance (Ho & Salimans 2022): out = uncond + w·(cond - uncond), both halves in
  * one batched model call. w = 1 is the plain conditional model and w = 0 the unconditional one;

@@ -1,8 +1,11 @@
-"""The training noise schedule, written to match diffusers' DDPMScheduler bit for bit.
+"""The training noise schedules, written to match diffusers' DDPMScheduler bit for bit.
 
-betas = betas_for_alpha_bar(1000, max_beta=0.999, alpha_transform_type="cosine") ("squaredcos_cap_v2"),
-computed in Python floats and stored as float32; alphas_cumprod = cumprod(1 - betas) in float32,
-exactly as diffusers does, so the browser scheduler (src/engine/schedule/betas.ts) sees the same table.
+- "squaredcos_cap_v2" (the shipped default): betas_for_alpha_bar(1000, max_beta=0.999,
+  alpha_transform_type="cosine"), computed in Python floats and stored as float32.
+- "linear" (Ho et al.'s DDPM schedule): torch.linspace(beta_start, beta_end, 1000) in float32.
+
+alphas_cumprod = cumprod(1 - betas) in float32, exactly as diffusers does, so the browser scheduler
+(src/engine/schedule/betas.ts) sees the same table.
 """
 
 import math
@@ -25,6 +28,14 @@ SCHEDULER_CONFIG = {
     "rescale_betas_zero_snr": False,
 }
 
+BETA_SCHEDULES = ("squaredcos_cap_v2", "linear")
+
+
+def scheduler_config(beta_schedule="squaredcos_cap_v2"):
+    if beta_schedule not in BETA_SCHEDULES:
+        raise ValueError(f"unknown beta_schedule {beta_schedule!r}; expected one of {BETA_SCHEDULES}")
+    return dict(SCHEDULER_CONFIG, beta_schedule=beta_schedule)
+
 
 def betas_for_alpha_bar(num_steps, max_beta=0.999):
     def alpha_bar(t):
@@ -34,6 +45,14 @@ def betas_for_alpha_bar(num_steps, max_beta=0.999):
     return torch.tensor(betas, dtype=torch.float32)
 
 
-def alphas_cumprod(num_steps=1000):
-    betas = betas_for_alpha_bar(num_steps)
-    return torch.cumprod(1.0 - betas, dim=0)
+def betas(num_steps=1000, beta_schedule="squaredcos_cap_v2"):
+    if beta_schedule == "squaredcos_cap_v2":
+        return betas_for_alpha_bar(num_steps)
+    if beta_schedule == "linear":
+        cfg = SCHEDULER_CONFIG
+        return torch.linspace(cfg["beta_start"], cfg["beta_end"], num_steps, dtype=torch.float32)
+    raise ValueError(f"unknown beta_schedule {beta_schedule!r}; expected one of {BETA_SCHEDULES}")
+
+
+def alphas_cumprod(num_steps=1000, beta_schedule="squaredcos_cap_v2"):
+    return torch.cumprod(1.0 - betas(num_steps, beta_schedule), dim=0)

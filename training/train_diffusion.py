@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
-from schedule import SCHEDULER_CONFIG, alphas_cumprod  # noqa: E402
+from schedule import BETA_SCHEDULES, SCHEDULER_CONFIG, alphas_cumprod, scheduler_config  # noqa: E402
 from unet import UNet, count_parameters  # noqa: E402
 
 CHECKPOINT_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoints")
@@ -55,6 +55,8 @@ def parse_args(argv=None):
     p.add_argument("--ckpt-every", type=int, default=100)
     p.add_argument("--ckpt-dir", default=None, help="default training/checkpoints/<dataset>")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--beta-schedule", choices=BETA_SCHEDULES, default="squaredcos_cap_v2",
+                   help="noise schedule (fresh runs only; a resumed run keeps its checkpoint's)")
     return p.parse_args(argv)
 
 
@@ -126,13 +128,16 @@ def main(argv=None):
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     use_amp = args.amp and device.type == "cuda"
-    ckpt_dir = args.ckpt_dir or os.path.join(CHECKPOINT_ROOT, args.dataset)
+    # A linear-schedule model is another model (id "<dataset>-linear"), so it gets its own folder.
+    default_dir = args.dataset if args.beta_schedule == "squaredcos_cap_v2" else f"{args.dataset}-{args.beta_schedule}"
+    ckpt_dir = args.ckpt_dir or os.path.join(CHECKPOINT_ROOT, default_dir)
     os.makedirs(ckpt_dir, exist_ok=True)
 
     resume_path = latest_checkpoint(ckpt_dir)
     resumed = load_checkpoint(resume_path) if resume_path else None
     if resumed:
         config = resumed["config"]
+        args.beta_schedule = resumed["scheduler_config"]["beta_schedule"]
         for key in ("prediction", "class_dropout", "hflip", "batch"):
             if resumed["train_args"][key] != getattr(args, key):
                 print(f"note: --{key} differs from the checkpoint's ({resumed['train_args'][key]}); using the new value")
@@ -149,7 +154,7 @@ def main(argv=None):
     # The whole data set fits in memory (60k x 784 floats = 188 MB), on the GPU too: no DataLoader.
     images, labels = data.load(args.dataset, "train")
     images, labels = images.to(device), labels.to(device)
-    abar = alphas_cumprod(SCHEDULER_CONFIG["num_train_timesteps"]).to(device)
+    abar = alphas_cumprod(SCHEDULER_CONFIG["num_train_timesteps"], args.beta_schedule).to(device)
     perm, perm_pos = torch.randperm(images.shape[0], device=device), 0
     if resumed:
         model.load_state_dict(resumed["model"])
@@ -212,7 +217,7 @@ def main(argv=None):
                 "wall_seconds": wall_seconds + (time.time() - t_last),
                 "hardware": hardware_description(device),
                 "train_args": vars(args),
-                "scheduler_config": dict(SCHEDULER_CONFIG, prediction_type=args.prediction),
+                "scheduler_config": dict(scheduler_config(args.beta_schedule), prediction_type=args.prediction),
             }
             print("checkpoint", save_checkpoint(ckpt_dir, state), flush=True)
 

@@ -8,6 +8,7 @@ import type { DenoiseModel } from '../engine/denoiser';
 import { sigmaAtTimestep } from '../engine/replan';
 import { DiffusionRun, type RunModel, type StepFrame } from '../engine/run/diffusionRun';
 import { needsReplan, type RunSettings } from '../engine/run/settings';
+import { windowedRunModel } from '../engine/outpaint/windowedDenoiser';
 import type { NoiseScheduleConfig } from '../engine/schedule/betas';
 import type { SchedulePlan } from '../engine/schedulePlan';
 import { imageToBytes, noiseToBytes } from './frameBytes';
@@ -124,7 +125,7 @@ export class RunController {
     this.runId = runId;
     if (!this.timedModel) throw new Error('No model is loaded yet');
     try {
-      this.run = new DiffusionRun(this.timedModel, settings);
+      this.run = new DiffusionRun(this.runModelFor(settings), settings);
     } catch (err) {
       this.setState('idle');
       throw err;
@@ -190,7 +191,7 @@ export class RunController {
     const wasDone = run.done;
     run.update(patch);
     // DiffusionRun re-plans exactly when these keys are present and the run is not finished.
-    if (!needsReplan(patch) || wasDone) {
+    if (!needsReplan(patch, run.currentSettings.sampler) || wasDone) {
       // Resampling turned down at the plan's end, with only a jump back left: nothing to do.
       if (!wasDone && run.done) {
         this.flushPending('final');
@@ -249,7 +250,7 @@ export class RunController {
       } else {
         restarted = true;
         run.dispose();
-        this.run = new DiffusionRun(this.timedModel!, run.currentSettings);
+        this.run = new DiffusionRun(this.runModelFor(run.currentSettings), run.currentSettings);
         this.index = 0;
         const first = await this.initialFrame(this.plan(run.currentSettings));
         this.path = [first];
@@ -260,6 +261,20 @@ export class RunController {
       this.scheduleLoop();
       return { step, restarted };
     });
+  }
+
+  /** The model a run with these settings uses: seen through windows when it outpaints. */
+  private runModelFor(settings: RunSettings): RunModel {
+    const model = this.timedModel;
+    if (!model) throw new Error('No model is loaded yet');
+    return settings.outpaint ? windowedRunModel(model, settings.outpaint) : model;
+  }
+
+  /** [height, width, channels] of the current run's images: the canvas when it outpaints. */
+  private runImageShape(): readonly [number, number, number] {
+    const [height, width, channels] = this.model!.denoiser.imageShape;
+    const canvas = this.run?.currentSettings.outpaint;
+    return canvas ? [canvas.height, canvas.width, channels] : [height, width, channels];
   }
 
   private timed(inner: DenoiseModel): DenoiseModel {
@@ -334,7 +349,7 @@ export class RunController {
 
   private encode(f: StepFrame, t0: number, cause: FrameCause): FrameData {
     const settings = this.run!.currentSettings;
-    const [height, width, channels] = this.model!.denoiser.imageShape;
+    const [height, width, channels] = this.runImageShape();
     const buffer = (bytes: Uint8Array) => bytes.buffer as ArrayBuffer;
     return {
       runId: this.runId,
@@ -369,7 +384,7 @@ export class RunController {
         : plan.sigmas
           ? plan.sigmas[planIndex]
           : sigmaAtTimestep(this.model!.scheduleConfig as unknown as NoiseScheduleConfig, timestep);
-    const [height, width, channels] = this.model!.denoiser.imageShape;
+    const [height, width, channels] = this.runImageShape();
     return {
       runId: this.runId,
       index: 0,

@@ -1,5 +1,6 @@
 // What the user controls in a run, and which changes need the remaining steps re-planned.
 import type { TimestepSpacing } from '../schedulers/types';
+import type { OutpaintSettings } from '../outpaint/outpaintSettings';
 
 export type SigmaSchedule = 'default' | 'karras' | 'exponential';
 
@@ -34,6 +35,12 @@ export interface RunSettings {
   seeds: number[];
   inpaint: InpaintSettings | null;
   img2img: Img2ImgSettings | null;
+  /**
+   * Outpainting: the run is on a canvas of this size, larger than the model's images, through
+   * overlapping model-sized windows (engine/outpaint). `inpaint` is then at canvas size, the known
+   * image placed on it. null or absent: the model's own size.
+   */
+  outpaint?: OutpaintSettings | null;
   /**
    * RePaint's resampling (jump_n_sample r), only while inpainting: every jump point is passed r
    * times, i.e. the run jumps back r - 1 times there. 1 (the default) turns resampling off.
@@ -91,6 +98,13 @@ export function validateSettings(
   }
   if (s.inpaint && s.inpaint.mask.length !== height * width) {
     throw new Error(`The mask has ${s.inpaint.mask.length} values, the image ${height}x${width}`);
+  }
+  // An outpainting run's model is the windowed one (windowedRunModel): its images are the canvas.
+  if (s.outpaint && (s.outpaint.height !== height || s.outpaint.width !== width)) {
+    throw new Error(
+      `The outpainting canvas is ${s.outpaint.width}×${s.outpaint.height}, the run's images ` +
+        `${width}×${height}`,
+    );
   }
   if (s.img2img && !(s.img2img.strength >= 0 && s.img2img.strength <= 1)) {
     throw new Error(`Strength must be between 0 and 1 (got ${s.img2img.strength})`);

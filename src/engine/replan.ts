@@ -20,6 +20,7 @@ const SIGMA_SCALED = new Set([
   'KDPM2DiscreteScheduler',
   'KDPM2AncestralDiscreteScheduler',
   'LMSDiscreteScheduler',
+  'AnnealedLangevinScheduler',
 ]);
 
 export function sampleSpaceOf(scheduler: Pick<Scheduler, 'className'>): SampleSpace {

@@ -51,6 +51,8 @@ export const SAMPLER_PRESETS: readonly SamplerPreset[] = [
   preset('DDIM', 'DDIMScheduler', {}, false, true),
   preset('PLMS', 'PNDMScheduler', { skip_prk_steps: true }),
   preset('DDPM', 'DDPMScheduler', {}, true),
+  // Ours: Langevin steps per noise level with the model's score (the run's Langevin settings).
+  preset('Annealed Langevin', 'AnnealedLangevinScheduler', {}, true),
 ];
 
 export function findSamplerPreset(name: string): SamplerPreset | undefined {

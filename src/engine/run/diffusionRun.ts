@@ -3,10 +3,12 @@
 // with resampleCount > 1 the run also jumps back (RePaint's resampling, see resampling.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import { withClassifierGuidance, type ClassifierGuide } from '../classifierGuidance';
 import { guidedModelOutput, impliedViews, type DenoiseModel } from '../denoiser';
+import { langevinStep } from '../langevin';
 import { convertSample, sampleSpaceOf, sigmaAtTimestep, beginIndexAtOrBelow } from '../replan';
 import { BatchNoise } from '../rng';
-import type { NoiseScheduleConfig } from '../schedule/betas';
+import { makeNoiseTables, type NoiseScheduleConfig } from '../schedule/betas';
 import { createScheduler, type Scheduler } from '../schedulers';
 import { readBack, readBackSync } from './readBack';
 import { jumpBackTo, renoise, stepBoundaries } from './resampling';
@@ -61,12 +63,23 @@ interface Jump {
 /** `undone`: the state is the snapshot before the last step, whose result was lost with the backend. */
 export type HostRunState = Snapshot & { undone?: boolean };
 
+/**
+ * The noisy-image classifier for classifier guidance, filled in when (and if) it has loaded; shared
+ * by reference, so a run that started before it arrived can use it from its next step.
+ */
+export interface ClassifierSlot {
+  guide: ClassifierGuide | null;
+  /** Why there is no classifier (still loading, none trained for this data set, failed to load). */
+  problem: string | null;
+}
+
 /** Everything about the trained model the run needs. */
 export interface RunModel {
   denoiser: DenoiseModel;
   numClasses: number;
   /** The model's training noise schedule, diffusers keys (num_train_timesteps, beta_schedule, ...). */
   scheduleConfig: Record<string, unknown>;
+  classifier?: ClassifierSlot;
 }
 
 export class DiffusionRun {
@@ -77,6 +90,8 @@ export class DiffusionRun {
   private noise: BatchNoise;
   private knownNoise: BatchNoise;
   private resampleNoise: BatchNoise;
+  /** The Langevin corrector's own stream: turning it on does not shift the sampler's noise. */
+  private langevinNoise: BatchNoise;
   /** Where the current plan was entered: the start index, or where a re-plan began. */
   private planStart = 0;
   /** Step starts of the current plan (stepBoundaries), computed when resampling first needs them. */
@@ -121,6 +136,8 @@ export class DiffusionRun {
     // And another re-noises for resampling jumps: the same seed gives the same pixels, and
     // resampling draws nothing from the main stream's re-noising or the known region's.
     this.resampleNoise = new BatchNoise(settings.seeds.map((s) => (s ^ 0x27d4eb2f) >>> 0));
+    this.langevinNoise = new BatchNoise(settings.seeds.map((s) => (s ^ 0x165667b1) >>> 0));
+    this.checkClassifier(settings);
     this.scheduler = this.makeScheduler(settings);
     this.planIndex = this.startIndex();
     this.planStart = this.planIndex;
@@ -217,13 +234,7 @@ export class DiffusionRun {
 
     const result = tf.tidy(() => {
       const modelInput = this.scheduler.scaleModelInput(this.sample, t) as Tensor4D;
-      const output = guidedModelOutput(
-        denoiser,
-        modelInput,
-        t,
-        this.settings.classes,
-        this.settings.guidanceScale,
-      );
+      const output = this.modelOutput(modelInput, t, sigma);
       const alpha = 1 / Math.sqrt(1 + sigma * sigma);
       const views = impliedViews(denoiser.predictionType, output, modelInput, alpha, sigma * alpha);
       const stepped = this.scheduler.step(output, t, this.sample, {
@@ -232,7 +243,11 @@ export class DiffusionRun {
         ...this.restartedOrder(),
       });
       stepped.predOriginalSample?.dispose();
-      const next = this.applyKnownRegion(stepped.prevSample as Tensor4D, nextIndex);
+      const corrected =
+        warmup === 'first'
+          ? (stepped.prevSample as Tensor4D)
+          : this.langevinCorrected(stepped.prevSample as Tensor4D, nextIndex);
+      const next = this.applyKnownRegion(corrected, nextIndex);
       return { next: tf.keep(next), views };
     });
     this.sample.dispose();
@@ -327,8 +342,9 @@ export class DiffusionRun {
       throw new Error('Seeds and batch size are fixed for a run; start a new run to change them');
     }
     validateSettings(next, this.model.denoiser.imageShape, this.model.numClasses);
+    this.checkClassifier(next);
     const wasDone = this.done;
-    const replan = needsReplan(patch) && !wasDone;
+    const replan = needsReplan(patch, next.sampler) && !wasDone;
     const oldScheduler = this.scheduler;
     this.settings = next;
     // A finished run stays finished: more resampling now would re-open its last jump.
@@ -470,6 +486,73 @@ export class DiffusionRun {
     this.sample.dispose();
     this.sample = noised;
     this.restartScheduler(jump.to, this.makeScheduler(this.settings));
+  }
+
+  /**
+   * The model's output for a variance-preserving input x at noise level sigma: classifier-free
+   * guidance in one batched call, then classifier guidance when its scale is above 0.
+   */
+  private modelOutput(x: Tensor4D, t: number, sigma: number): Tensor4D {
+    const { denoiser } = this.model;
+    const { classes, guidanceScale } = this.settings;
+    const output = guidedModelOutput(denoiser, x, t, classes, guidanceScale);
+    const scale = this.settings.classifierGuidanceScale ?? 0;
+    const guide = this.model.classifier?.guide;
+    if (scale === 0 || !guide) return output;
+    return tf.tidy(() => {
+      const gradient = guide.gradient(x, sigma, classes);
+      return withClassifierGuidance(denoiser.predictionType, output, x, sigma, gradient, scale);
+    });
+  }
+
+  /** Classifier guidance needs the classifier: say why it is missing rather than ignore the scale. */
+  private checkClassifier(settings: RunSettings): void {
+    if ((settings.classifierGuidanceScale ?? 0) === 0 || this.model.classifier?.guide) return;
+    const why = this.model.classifier?.problem ?? 'this model has no noisy-image classifier';
+    throw new Error(`Classifier guidance is not available: ${why}`);
+  }
+
+  /**
+   * Song et al.'s corrector: Langevin steps at the noise level of plan position `index` with the
+   * (guided) score -eps / sigma_t, taken in the variance-preserving space with a = 1 - beta_t.
+   * Only where a solver step has finished (not between the two calls of Heun or DPM2) and not for
+   * the Annealed Langevin sampler, which is made of such steps already.
+   */
+  private langevinCorrected(x: Tensor4D, index: number): Tensor4D {
+    const steps = this.settings.langevinSteps ?? 0;
+    const total = this.scheduler.timesteps.length;
+    if (steps === 0 || index >= total) return x;
+    if (this.scheduler.className === 'AnnealedLangevinScheduler') return x;
+    if (this.scheduler.order > 1 && !stepBoundaries(this.scheduler).includes(index)) return x;
+    const t = this.scheduler.timesteps[index];
+    const sigma = this.sigmaAt(index);
+    if (!(sigma > 0)) return x;
+    const factor =
+      sampleSpaceOf(this.scheduler) === 'sigma-scaled' ? Math.sqrt(1 + sigma * sigma) : 1;
+    const alpha = 1 / Math.sqrt(1 + sigma * sigma);
+    const { alphas } = makeNoiseTables(this.model.scheduleConfig as unknown as NoiseScheduleConfig);
+    const alphaStep = alphas[Math.min(alphas.length - 1, Math.max(0, Math.round(t)))];
+    const snr = this.settings.langevinSnr ?? 0.16;
+    let xVp = tf.div(x, factor) as Tensor4D;
+    for (let k = 0; k < steps; k++) {
+      const output = this.modelOutput(xVp, t, sigma);
+      const { predictedNoise } = impliedViews(
+        this.model.denoiser.predictionType,
+        output,
+        xVp,
+        alpha,
+        sigma * alpha,
+      );
+      const score = tf.div(predictedNoise, -sigma * alpha);
+      xVp = langevinStep(
+        xVp,
+        score,
+        this.langevinNoise.randn(this.shape),
+        snr,
+        alphaStep,
+      ) as Tensor4D;
+    }
+    return tf.mul(xVp, factor) as Tensor4D;
   }
 
   private makeScheduler(settings: RunSettings): Scheduler {

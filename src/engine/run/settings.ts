@@ -48,7 +48,24 @@ export interface RunSettings {
   resampleCount?: number;
   /** RePaint's jump_length j: solver steps per jump back, and between jump points. Default 1. */
   jumpLength?: number;
+  /**
+   * Classifier guidance strength s (Dhariwal & Nichol): eps - s·sqrt(1 - alphā)·grad log p(y|x_t)
+   * from the model's noisy-image classifier. 0 (the default) is off.
+   */
+  classifierGuidanceScale?: number;
+  /**
+   * Langevin corrector steps after each solver step (Song et al.'s predictor-corrector sampling;
+   * 0, the default, is off). For the Annealed Langevin sampler: its steps per noise level.
+   */
+  langevinSteps?: number;
+  /** The corrector's target signal-to-noise ratio, which sets its step size (default 0.16). */
+  langevinSnr?: number;
 }
+
+export const MAX_CLASSIFIER_GUIDANCE = 100;
+// Here rather than in langevin.ts: the page imports these limits and must not load tfjs.
+export const MAX_LANGEVIN_STEPS = 10;
+export const DEFAULT_LANGEVIN_SNR = 0.16;
 
 export const MAX_RESAMPLE_COUNT = 20;
 export const MAX_JUMP_LENGTH = 10;
@@ -56,8 +73,13 @@ export const MAX_JUMP_LENGTH = 10;
 /** Changes that alter the plan of remaining timesteps. */
 export const REPLAN_KEYS = ['sampler', 'steps', 'spacing', 'sigmaSchedule'] as const;
 
-export function needsReplan(patch: Partial<RunSettings>): boolean {
-  return REPLAN_KEYS.some((key) => key in patch);
+/** The sampler whose plan length depends on the Langevin steps (one plan position per step). */
+export const ANNEALED_LANGEVIN = 'Annealed Langevin';
+
+/** `sampler`: the run's sampler after the patch (Langevin steps re-plan the annealed sampler only). */
+export function needsReplan(patch: Partial<RunSettings>, sampler?: string): boolean {
+  if (REPLAN_KEYS.some((key) => key in patch)) return true;
+  return sampler === ANNEALED_LANGEVIN && ('langevinSteps' in patch || 'langevinSnr' in patch);
 }
 
 export function validateSettings(
@@ -120,6 +142,22 @@ export function validateSettings(
     throw new Error(
       `Jump length must be a whole number from 1 to ${MAX_JUMP_LENGTH} (got ${jumpLength})`,
     );
+  }
+  const cg = s.classifierGuidanceScale ?? 0;
+  if (!Number.isFinite(cg) || cg < 0 || cg > MAX_CLASSIFIER_GUIDANCE) {
+    throw new Error(
+      `Classifier guidance must be between 0 and ${MAX_CLASSIFIER_GUIDANCE} (got ${cg})`,
+    );
+  }
+  const langevinSteps = s.langevinSteps ?? 0;
+  if (!Number.isInteger(langevinSteps) || langevinSteps < 0 || langevinSteps > MAX_LANGEVIN_STEPS) {
+    throw new Error(
+      `Langevin steps must be a whole number from 0 to ${MAX_LANGEVIN_STEPS} (got ${langevinSteps})`,
+    );
+  }
+  const snr = s.langevinSnr ?? DEFAULT_LANGEVIN_SNR;
+  if (!Number.isFinite(snr) || snr <= 0 || snr > 1) {
+    throw new Error(`Langevin SNR must be above 0 and at most 1 (got ${snr})`);
   }
   if (jumpLength > s.steps) {
     throw new Error(`Jump length (${jumpLength}) cannot be more than the steps (${s.steps})`);

@@ -61,8 +61,9 @@ export interface EulerCustomPlan {
 export class EulerDiscreteScheduler extends SigmaScheduler<EulerDiscreteConfig> {
   readonly order = 1;
 
-  constructor(config?: Record<string, unknown>) {
-    super('EulerDiscreteScheduler', EULER_DISCRETE_DEFAULTS, config, [
+  /** `className`: for samplers of ours built on Euler's noise levels (AnnealedLangevinScheduler). */
+  constructor(config?: Record<string, unknown>, className = 'EulerDiscreteScheduler') {
+    super(className, EULER_DISCRETE_DEFAULTS, config, [
       'linear',
       'scaled_linear',
       'squaredcos_cap_v2',

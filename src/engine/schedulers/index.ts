@@ -13,6 +13,7 @@ import { DPMSolverMultistepScheduler } from './dpmSolverMultistep';
 import { DPMSolverSinglestepScheduler } from './dpmSolverSinglestep';
 import { DEISMultistepScheduler } from './deis';
 import { UniPCMultistepScheduler } from './unipc';
+import { AnnealedLangevinScheduler } from './annealedLangevin';
 
 export const SCHEDULERS = {
   DDPMScheduler,
@@ -28,6 +29,8 @@ export const SCHEDULERS = {
   DPMSolverSinglestepScheduler,
   DEISMultistepScheduler,
   UniPCMultistepScheduler,
+  // Ours, not diffusers': Langevin steps at each noise level (Song & Ermon 2019).
+  AnnealedLangevinScheduler,
 } satisfies Record<string, SchedulerConstructor>;
 
 export type SchedulerName = keyof typeof SCHEDULERS;

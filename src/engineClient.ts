@@ -5,6 +5,7 @@
 import { installDebugHooks, type Evaluation } from './debugHooks';
 import { guidedBatchSize } from './engine/guidance';
 import type { BackendName } from './engine/backendNames';
+import type { RunSettings } from './engine/run/settings';
 import { buildRunSettings, planSettingsOf, runPatchOf, type RunControls } from './runControls';
 import { currentSource, watchMask } from './sourceLink';
 import { useAppStore, type ModelListing } from './store';
@@ -371,6 +372,21 @@ export function generate(autoplay = true): void {
     settings: buildRunSettings(store.controls, source),
     autoplay,
   });
+}
+
+/**
+ * Starts `settings` as a new run: outpainting builds its own (components/outpaint). Its mask is
+ * placed on the canvas, so the editor's 28×28 mask edits do not follow it mid-run.
+ */
+export function startRun(settings: RunSettings): void {
+  const store = useAppStore.getState();
+  if (!store.model || store.status === 'loading') return;
+  runInpaints = false;
+  runBatchSize = settings.seeds.length;
+  const runId = nextRunId++;
+  store.beginRun(runId);
+  store.setStatus('running', false);
+  send({ type: 'start', runId, settings, autoplay: true });
 }
 
 export function pause(): void {

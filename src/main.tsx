@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './components/App';
 import { loadModelList, setUrlClass, startEngine } from './engineClient';
+import { linkCanvasToUrl } from './state/outpaintLink';
 import { useAppStore } from './store';
 import { readUrlSettings, urlWithControls } from './urlSettings';
 import './styles.css';
@@ -12,6 +13,7 @@ url.warnings.forEach(store.addMessage);
 store.setBackendChoice(url.backend);
 store.setControls(url.controls);
 setUrlClass(url.classId);
+linkCanvasToUrl(url, store.addMessage);
 startEngine(url.backend);
 void loadModelList(url.model);
 

@@ -2,6 +2,7 @@
 import { isBackendName, type BackendName } from './engine/backendNames';
 import { MAX_JUMP_LENGTH, MAX_RESAMPLE_COUNT, type SigmaSchedule } from './engine/run/settings';
 import { SAMPLER_PRESETS, findSamplerPreset } from './engine/samplerPresets';
+import { MAX_URL_CANVAS_SIDE, parseCanvasSize, parseOffset } from './state/outpaintUrl';
 import {
   BATCH_SIZES,
   MAX_GUIDANCE,
@@ -24,6 +25,9 @@ export interface UrlSettings {
   /** Run controls the URL set validly. */
   controls: Partial<Omit<RunControls, 'modelId' | 'classId'>>;
   warnings: string[];
+  /** Outpainting's canvas size and the known image's place on it (src/state/outpaintUrl.ts). */
+  canvas?: { width: number; height: number };
+  offset?: { x: number; y: number };
 }
 
 const shown = (raw: string) => (raw.length > 40 ? `${raw.slice(0, 40)}…` : raw);
@@ -135,6 +139,14 @@ export function readUrlSettings(search: string): UrlSettings {
     `use 1 to ${MAX_JUMP_LENGTH}`,
   );
   if (jump !== null) c.jumpLength = jump;
+  const canvas = read(
+    'canvas',
+    parseCanvasSize,
+    `use width x height, e.g. 56x28, each 1 to ${MAX_URL_CANVAS_SIDE}`,
+  );
+  if (canvas !== null) out.canvas = canvas;
+  const offset = read('offset', parseOffset, 'use x,y in pixels, e.g. 28,0');
+  if (offset !== null) out.offset = offset;
 
   const unknown = [...new Set(params.keys())].filter((key) => !known.has(key));
   if (unknown.length > 0) {

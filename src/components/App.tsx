@@ -2,6 +2,7 @@ import { BackendStatus } from './BackendStatus';
 import { Controls } from './Controls';
 import { FrameViews } from './FrameViews';
 import { Messages } from './Messages';
+import { OutpaintPanel } from './outpaint/OutpaintPanel';
 import { RunButtons } from './RunButtons';
 import { RunSchedule } from './RunSchedule';
 import { SourceEditor } from './source/SourceEditor';
@@ -23,6 +24,7 @@ export function App() {
         <section className="playground" aria-label="Playground">
           <Controls />
           <RunButtons />
+          <OutpaintPanel />
           <StepReadout />
           <FrameViews />
           <Timeline />

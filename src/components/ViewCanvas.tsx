@@ -1,10 +1,21 @@
 import { useEffect, useRef } from 'react';
-import { gridPixels } from '../gridImage';
+import { gridLayout, gridPixels } from '../gridImage';
 import type { FrameData, ViewBytes } from '../worker/protocol';
+
+/** The largest a view is drawn, in CSS pixels: a square grid fills the height, a wide one the width. */
+const MAX_DISPLAY = { width: 504, height: 252 };
+
+/** CSS size of a view: the grid enlarged as far as MAX_DISPLAY allows, its shape kept. */
+function displaySize(frame: FrameData | null): { width: number; height: number } | undefined {
+  if (!frame) return undefined;
+  const layout = gridLayout(frame.batch, frame.height, frame.width);
+  const scale = Math.min(MAX_DISPLAY.width / layout.width, MAX_DISPLAY.height / layout.height);
+  return { width: Math.round(layout.width * scale), height: Math.round(layout.height * scale) };
+}
 
 /**
  * One view of the batch (x_t, predicted x_0 or predicted noise) on a canvas of the images' own
- * size, enlarged by CSS with pixelated rendering.
+ * size (the model's, or an outpainting canvas), enlarged by CSS with pixelated rendering.
  */
 export function ViewCanvas({
   label,
@@ -42,6 +53,7 @@ export function ViewCanvas({
       <canvas
         ref={canvas}
         className="view-canvas"
+        style={displaySize(frame)}
         width={28}
         height={28}
         role="img"

@@ -1,0 +1,74 @@
+// The run Outpaint starts: the current controls (sampler, steps, guidance, class, seed, batch) on
+// the chosen canvas, with the source editor's image placed on it, or why it cannot start. No
+// tfjs, no React.
+import {
+  outpaintProblem,
+  placeKnownImage,
+  sizeLabel,
+  type KnownImage,
+  type OutpaintSettings,
+} from '../../engine/outpaint/outpaintSettings';
+import type { RunSettings } from '../../engine/run/settings';
+import { buildRunSettings, type RunControls } from '../../runControls';
+import { IMAGE_SIZE } from '../../source/grid';
+import type { SourceMode } from '../../state/sourceStore';
+import type { ModelInfo } from '../../worker/protocol';
+
+export interface EditorSource {
+  /** 28×28 grayscale in [-1, 1], or null when the editor has no image. */
+  pixels: Float32Array | null;
+  /** The editor's (feathered) mask: it applies inside the known image while inpainting. */
+  mask: Float32Array;
+  mode: SourceMode;
+}
+
+type ModelSize = Pick<ModelInfo, 'imageSize' | 'channels'>;
+
+/**
+ * The known image from the source editor: its pixels and, in Inpaint mode, its mask (the painted
+ * part is re-imagined too, inpainting's rules). null: nothing to place. A string: why not.
+ */
+export function knownImageOf(
+  source: EditorSource,
+  placeSource: boolean,
+  model: ModelSize,
+): KnownImage | null | string {
+  if (!placeSource || !source.pixels) return null;
+  if (model.imageSize !== IMAGE_SIZE || model.channels !== 1) {
+    return (
+      `The source image is ${IMAGE_SIZE}×${IMAGE_SIZE} grayscale and this model makes ` +
+      `${model.imageSize}×${model.imageSize} images with ${model.channels} channels: ` +
+      'untick "Place the source image" to paint the whole canvas'
+    );
+  }
+  return {
+    height: IMAGE_SIZE,
+    width: IMAGE_SIZE,
+    pixels: source.pixels,
+    mask: source.mode === 'inpaint' ? source.mask : null,
+  };
+}
+
+export function outpaintRunSettings(
+  controls: RunControls,
+  model: ModelSize,
+  canvas: OutpaintSettings,
+  known: KnownImage | null,
+): { settings: RunSettings } | { problem: string } {
+  const native = { height: model.imageSize, width: model.imageSize, channels: model.channels };
+  const problem = outpaintProblem(canvas, native, known);
+  if (problem) return { problem };
+  const base = buildRunSettings(controls, { inpaint: null, img2img: null });
+  const inpaint = known ? placeKnownImage(canvas, native, known) : null;
+  return { settings: { ...base, inpaint, outpaint: canvas } };
+}
+
+/** The canvas size choices the panel's menu lists: the presets, and the current one if custom. */
+export function canvasChoices(
+  presets: { width: number; height: number }[],
+  current: { width: number; height: number },
+): { label: string; width: number; height: number }[] {
+  const choices = presets.map((p) => ({ ...p, label: sizeLabel(p) }));
+  const listed = choices.some((c) => c.width === current.width && c.height === current.height);
+  return listed ? choices : [...choices, { ...current, label: sizeLabel(current) }];
+}

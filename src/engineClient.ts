@@ -5,6 +5,7 @@
 import { installDebugHooks, type Evaluation } from './debugHooks';
 import { guidedBatchSize } from './engine/guidance';
 import type { BackendName } from './engine/backendNames';
+import type { ElboReport, ElboRequest } from './engine/elbo/elboJob';
 import type { RunSettings } from './engine/run/settings';
 import { buildRunSettings, planSettingsOf, runPatchOf, type RunControls } from './runControls';
 import { currentSource, watchMask } from './sourceLink';
@@ -48,6 +49,17 @@ function handle(message: FromWorker): void {
   switch (message.type) {
     case 'pong':
       if (message.id === pingId) pingSentAt = null;
+      break;
+    case 'elboProgress':
+      elboRequests.get(message.requestId)?.onProgress(message.pairsDone, message.pairsTotal);
+      break;
+    case 'elboResult':
+      elboRequests.get(message.requestId)?.onResult(message.report);
+      elboRequests.delete(message.requestId);
+      break;
+    case 'elboError':
+      elboRequests.get(message.requestId)?.onError(message.message, message.cancelled);
+      elboRequests.delete(message.requestId);
       break;
     case 'evaluated': {
       const pending = evaluations.get(message.requestId);
@@ -105,9 +117,17 @@ function handle(message: FromWorker): void {
     case 'modelLoaded':
       store.setModel(message.model);
       store.setModelProgress(null);
+      store.setClassifier(null);
       store.setStatus('idle', false);
       clampClassToModel();
       requestRunPlan();
+      break;
+    case 'classifierStatus':
+      store.setClassifier({
+        modelId: message.modelId,
+        available: message.available,
+        problem: message.problem,
+      });
       break;
     case 'modelError': {
       const kept = message.kept;
@@ -164,6 +184,7 @@ function runIsActive(): boolean {
 export function startEngine(backend: BackendName | null): void {
   stopHeartbeat();
   worker?.terminate();
+  failElboRequests('the engine restarted; press Compute ELBO again');
   const store = useAppStore.getState();
   store.setEngine({ state: 'starting', backend: null, reason: '' });
   store.setModel(null);
@@ -443,6 +464,40 @@ export function changeControls(patch: Partial<RunControls>): void {
     const old = planSettingsOf(before);
     if (JSON.stringify(plan) !== JSON.stringify(old)) requestRunPlan();
   }
+}
+
+export interface ElboCallbacks {
+  onProgress(pairsDone: number, pairsTotal: number): void;
+  onResult(report: ElboReport): void;
+  onError(message: string, cancelled: boolean): void;
+}
+
+/** ELBO requests waiting for the worker's answer, by request id. */
+const elboRequests = new Map<number, ElboCallbacks>();
+
+function failElboRequests(why: string): void {
+  for (const callbacks of elboRequests.values()) callbacks.onError(why, false);
+  elboRequests.clear();
+}
+
+/**
+ * Computes the ELBO of one image in the worker (the panel in components/elbo). Refused while a
+ * run goes on: both would share the one engine thread. Returns a function that cancels it.
+ */
+export function computeElbo(request: ElboRequest, callbacks: ElboCallbacks): () => void {
+  const store = useAppStore.getState();
+  if (!store.model || store.status === 'loading') {
+    callbacks.onError('No model is loaded yet.', false);
+    return () => {};
+  }
+  if (runIsActive()) {
+    callbacks.onError('A run is in progress: cancel it or let it finish, then compute.', false);
+    return () => {};
+  }
+  const requestId = nextRequestId++;
+  elboRequests.set(requestId, callbacks);
+  send({ type: 'elbo', requestId, request });
+  return () => send({ type: 'elboCancel', requestId });
 }
 
 /** Debug-hook model calls waiting for the worker's answer, by request id. */

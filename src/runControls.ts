@@ -1,7 +1,12 @@
 // What the user sets for a run in the UI, and how it becomes the engine's RunSettings. Pure data:
 // no tfjs (the UI bundle stays free of it), no React.
 import type { InpaintSettings, Img2ImgSettings, RunSettings } from './engine/run/settings';
-import type { SigmaSchedule } from './engine/run/settings';
+import {
+  DEFAULT_LANGEVIN_SNR,
+  MAX_CLASSIFIER_GUIDANCE,
+  MAX_LANGEVIN_STEPS,
+  type SigmaSchedule,
+} from './engine/run/settings';
 import { findSamplerPreset } from './engine/samplerPresets';
 import type { TimestepSpacing } from './engine/schedulers/types';
 import type { PlanSettings, RunPatch } from './worker/protocol';
@@ -19,6 +24,9 @@ export type BatchSize = (typeof BATCH_SIZES)[number];
 export const MAX_STEPS = 200;
 export const MAX_GUIDANCE = 20;
 export const MAX_SEED = 2 ** 32 - 1;
+export { DEFAULT_LANGEVIN_SNR, MAX_CLASSIFIER_GUIDANCE, MAX_LANGEVIN_STEPS };
+/** The classifier-guidance slider's range (the engine takes up to MAX_CLASSIFIER_GUIDANCE). */
+export const MAX_CLASSIFIER_GUIDANCE_CONTROL = 20;
 
 export interface RunControls {
   /** Model id from public/models/index.json; null until the list has loaded. */
@@ -37,6 +45,11 @@ export interface RunControls {
   resampleCount: number;
   /** RePaint's jump length; the run gets at most the step count. */
   jumpLength: number;
+  /** Classifier guidance strength (0 = off), for class models with a noisy classifier. */
+  classifierGuidanceScale: number;
+  /** Langevin corrector steps after each step (0 = off); Annealed Langevin's steps per level. */
+  langevinSteps: number;
+  langevinSnr: number;
 }
 
 export const DEFAULT_CONTROLS: RunControls = {
@@ -52,6 +65,9 @@ export const DEFAULT_CONTROLS: RunControls = {
   batchSize: 4,
   resampleCount: 1,
   jumpLength: 1,
+  classifierGuidanceScale: 0,
+  langevinSteps: 0,
+  langevinSnr: DEFAULT_LANGEVIN_SNR,
 };
 
 /** Image i gets seed + i (wrapping at 2^32), so one seed names the whole batch. */
@@ -73,6 +89,8 @@ export function planSettingsOf(c: RunControls): PlanSettings {
     steps: c.steps,
     spacing: c.spacing === 'default' ? null : c.spacing,
     sigmaSchedule: c.sigmaSchedule,
+    langevinSteps: c.langevinSteps,
+    langevinSnr: c.langevinSnr,
   };
 }
 
@@ -93,6 +111,7 @@ export function buildRunSettings(c: RunControls, source: SourceChoice): RunSetti
     img2img: source.img2img,
     resampleCount: c.resampleCount,
     jumpLength: jumpLengthOf(c),
+    classifierGuidanceScale: c.classifierGuidanceScale,
   };
 }
 
@@ -124,5 +143,10 @@ export function runPatchOf(
   }
   if (after.resampleCount !== before.resampleCount) patch.resampleCount = after.resampleCount;
   if (jumpLengthOf(after) !== jumpLengthOf(before)) patch.jumpLength = jumpLengthOf(after);
+  if (after.classifierGuidanceScale !== before.classifierGuidanceScale) {
+    patch.classifierGuidanceScale = after.classifierGuidanceScale;
+  }
+  if (plan.langevinSteps !== old.langevinSteps) patch.langevinSteps = plan.langevinSteps;
+  if (plan.langevinSnr !== old.langevinSnr) patch.langevinSnr = plan.langevinSnr;
   return patch;
 }

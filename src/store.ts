@@ -31,6 +31,8 @@ export interface RunSlice {
   /** The model loaded in the worker (what runs use). */
   model: ModelInfo | null;
   modelProgress: { loadedBytes: number; totalBytes: number | null } | null;
+  /** The loaded model's noisy classifier (classifier guidance): null while unknown. */
+  classifier: { modelId: string; available: boolean; problem: string | null } | null;
   controls: RunControls;
   status: RunStatus;
   /** Id of the newest run; frames of older runs are dropped. */
@@ -57,6 +59,7 @@ export interface AppState extends RunSlice {
   setModels(models: ModelListing[]): void;
   setModel(model: ModelInfo | null): void;
   setModelProgress(progress: RunSlice['modelProgress']): void;
+  setClassifier(classifier: RunSlice['classifier']): void;
   setControls(patch: Partial<RunControls>): void;
   setStatus(status: RunStatus, canStepBack?: boolean): void;
   /** A new run: forget the old frames. */
@@ -97,6 +100,7 @@ export const useAppStore = create<AppState>((set) => ({
   models: [],
   model: null,
   modelProgress: null,
+  classifier: null,
   controls: DEFAULT_CONTROLS,
   status: 'idle',
   runId: 0,
@@ -112,6 +116,7 @@ export const useAppStore = create<AppState>((set) => ({
   setModels: (models) => set({ models }),
   setModel: (model) => set({ model }),
   setModelProgress: (modelProgress) => set({ modelProgress }),
+  setClassifier: (classifier) => set({ classifier }),
   setControls: (patch) => set((s) => ({ controls: { ...s.controls, ...patch } })),
   setStatus: (status, canStepBack) =>
     set((s) => ({ status, canStepBack: canStepBack ?? s.canStepBack })),

@@ -5,7 +5,9 @@ import { SAMPLER_PRESETS, findSamplerPreset } from './engine/samplerPresets';
 import { MAX_URL_CANVAS_SIDE, parseCanvasSize, parseOffset } from './state/outpaintUrl';
 import {
   BATCH_SIZES,
+  MAX_CLASSIFIER_GUIDANCE_CONTROL,
   MAX_GUIDANCE,
+  MAX_LANGEVIN_STEPS,
   MAX_SEED,
   MAX_STEPS,
   SIGMA_SCHEDULES,
@@ -139,6 +141,27 @@ export function readUrlSettings(search: string): UrlSettings {
     `use 1 to ${MAX_JUMP_LENGTH}`,
   );
   if (jump !== null) c.jumpLength = jump;
+  const classifierGuidance = read(
+    'cg',
+    (raw) => decimal(raw, 0, MAX_CLASSIFIER_GUIDANCE_CONTROL),
+    `use a number from 0 to ${MAX_CLASSIFIER_GUIDANCE_CONTROL}`,
+  );
+  if (classifierGuidance !== null) c.classifierGuidanceScale = classifierGuidance;
+  const langevin = read(
+    'langevin',
+    (raw) => wholeNumber(raw, 0, MAX_LANGEVIN_STEPS),
+    `use 0 (off) to ${MAX_LANGEVIN_STEPS}`,
+  );
+  if (langevin !== null) c.langevinSteps = langevin;
+  const snr = read(
+    'snr',
+    (raw) => {
+      const value = decimal(raw, 0, 1);
+      return value !== null && value > 0 ? value : null;
+    },
+    'use a number above 0 and at most 1',
+  );
+  if (snr !== null) c.langevinSnr = snr;
   const canvas = read(
     'canvas',
     parseCanvasSize,
@@ -180,5 +203,10 @@ export function urlWithControls(href: string, controls: RunControls): string {
   const resampling = controls.resampleCount > 1;
   set('resample', resampling ? controls.resampleCount : null);
   set('jump', resampling ? controls.jumpLength : null);
+  // The theory knobs only when they are on, so everyday links stay short.
+  set('cg', controls.classifierGuidanceScale > 0 ? controls.classifierGuidanceScale : null);
+  const langevinOn = controls.langevinSteps > 0;
+  set('langevin', langevinOn ? controls.langevinSteps : null);
+  set('snr', langevinOn ? controls.langevinSnr : null);
   return url.href;
 }

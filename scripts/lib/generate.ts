@@ -9,8 +9,18 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { loadUNet, parseModelCard, runModelFromUNet, sha256Hex } from '../../src/engine/model';
 import type { ModelCard, UNet } from '../../src/engine/model';
+import { ClassifierGuide } from '../../src/engine/classifierGuidance';
+import { parseClassifierCard } from '../../src/engine/model/classifierCard';
+import { loadNoisyClassifier } from '../../src/engine/model/noisyClassifier';
 import { DiffusionRun, type RunModel } from '../../src/engine/run/diffusionRun';
-import type { RunSettings, SigmaSchedule } from '../../src/engine/run/settings';
+import {
+  DEFAULT_LANGEVIN_SNR,
+  MAX_CLASSIFIER_GUIDANCE,
+  MAX_LANGEVIN_STEPS,
+  type RunSettings,
+  type SigmaSchedule,
+} from '../../src/engine/run/settings';
+import type { NoiseScheduleConfig } from '../../src/engine/schedule/betas';
 import { SAMPLER_PRESETS, findSamplerPreset } from '../../src/engine/samplerPresets';
 import type { TimestepSpacing } from '../../src/engine/schedulers/types';
 import { contactSheet, encodeGrayPng, toBytes } from './png';
@@ -42,6 +52,11 @@ export interface GenerateOptions {
   overwrite: boolean;
   /** Time single model calls at batch 1 and 16 after generating. */
   bench: boolean;
+  /** Classifier guidance scale with the model's noisy classifier (0 = off). */
+  classifierGuidance: number;
+  /** Langevin corrector steps after each step (0 = off; Annealed Langevin: steps per level). */
+  langevinSteps: number;
+  langevinSnr: number;
 }
 
 export const DEFAULT_OPTIONS: Omit<GenerateOptions, 'out' | 'classes' | 'allClasses'> = {
@@ -59,6 +74,9 @@ export const DEFAULT_OPTIONS: Omit<GenerateOptions, 'out' | 'classes' | 'allClas
   backend: 'wasm',
   overwrite: false,
   bench: true,
+  classifierGuidance: 0,
+  langevinSteps: 0,
+  langevinSnr: DEFAULT_LANGEVIN_SNR,
 };
 
 export const USAGE = `usage: npm run generate -- --out DIR [options]
@@ -70,6 +88,12 @@ export const USAGE = `usage: npm run generate -- --out DIR [options]
   --sampler NAME      sampler preset, e.g. "DPM++ 2M", "Euler a", "DDIM", "DDPM" (default DPM++ 2M)
   --steps N           1..1000 (default 20)
   --guidance W        classifier-free guidance scale, 0..50 (default 2; 0 = unconditional)
+  --classifier-guidance S
+                      classifier guidance with the model's noisy classifier
+                      (<dataset>-classifier beside the model), 0..100 (default 0 = off)
+  --langevin-steps N  Langevin corrector steps after each step, 0..10 (default 0 = off);
+                      for --sampler "Annealed Langevin" its steps per noise level
+  --langevin-snr R    the corrector's signal-to-noise ratio, (0, 1] (default 0.16)
   --seed N            image i gets seed + i (default 0)
   --eta X             DDIM eta, 0..1 (default 0)
   --spacing S         leading|trailing|linspace (default: the model's own)
@@ -150,6 +174,15 @@ export function parseGenerateArgs(argv: string[]): GenerateOptions | 'help' {
         break;
       case '--seed':
         o.seed = parseNumber(flag, value, true, 0, 2 ** 32 - 1);
+        break;
+      case '--classifier-guidance':
+        o.classifierGuidance = parseNumber(flag, value, false, 0, MAX_CLASSIFIER_GUIDANCE);
+        break;
+      case '--langevin-steps':
+        o.langevinSteps = parseNumber(flag, value, true, 0, MAX_LANGEVIN_STEPS);
+        break;
+      case '--langevin-snr':
+        o.langevinSnr = parseNumber(flag, value, false, 1e-6, 1);
         break;
       case '--eta':
         o.eta = parseNumber(flag, value, false, 0, 1);
@@ -238,6 +271,39 @@ export async function loadDiskModel(model: string, modelsDir: string): Promise<L
   const unet = await loadUNet(card, buffer as ArrayBuffer, { cardFile, weightsFile });
   const sha256 = await sha256Hex(buffer as ArrayBuffer);
   return { dir, card, unet, runModel: runModelFromUNet(unet, card), sha256 };
+}
+
+/**
+ * The noisy classifier for classifier guidance: `<dataset id>-classifier` beside the model (the
+ * app loads the same folder), matched to the model's schedule by noise level.
+ */
+export async function loadDiskClassifier(
+  card: ModelCard,
+  modelsDir: string,
+  modelFolder: string,
+): Promise<ClassifierGuide> {
+  const candidates = [
+    join(modelsDir, `${card.dataset.id}-classifier`),
+    join(modelFolder, '..', `${card.dataset.id}-classifier`),
+  ];
+  const dir = candidates.find((d) => existsSync(join(d, 'card.json')));
+  if (!dir) {
+    throw new UsageError(
+      `--classifier-guidance needs the noisy classifier ${card.dataset.id}-classifier (looked in ${candidates.join(', ')})`,
+    );
+  }
+  const cardFile = join(dir, 'card.json');
+  const classifierCard = parseClassifierCard(JSON.parse(readFileSync(cardFile, 'utf8')), cardFile);
+  const bytes = readFileSync(join(dir, classifierCard.weights.file));
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const classifier = await loadNoisyClassifier(classifierCard, buffer as ArrayBuffer, {
+    cardFile,
+    weightsFile: join(dir, classifierCard.weights.file),
+  });
+  return new ClassifierGuide(
+    classifier,
+    classifierCard.scheduler as unknown as NoiseScheduleConfig,
+  );
 }
 
 /** Starts the backend; wasm falls back to cpu with a message if it cannot start. */
@@ -404,10 +470,15 @@ export async function generateWith(
     }),
   );
 
+  const classifier =
+    options.classifierGuidance > 0
+      ? await loadDiskClassifier(card, options.modelsDir, model.dir)
+      : null;
   // Every model call, timed (wasm and cpu kernels run synchronously, so this is the compute).
   const callMs = new Map<number, number[]>();
   const timed: RunModel = {
     ...model.runModel,
+    classifier: classifier ? { guide: classifier, problem: null } : undefined,
     denoiser: {
       ...model.runModel.denoiser,
       predict: (x, timesteps, classIds) => {
@@ -445,6 +516,9 @@ export async function generateWith(
       seeds: chunk.map((im) => im.seed),
       inpaint: null,
       img2img: null,
+      classifierGuidanceScale: options.classifierGuidance,
+      langevinSteps: options.langevinSteps,
+      langevinSnr: options.langevinSnr,
     };
     const t0 = performance.now();
     const run = new DiffusionRun(timed, settings);
@@ -503,6 +577,9 @@ export async function generateWith(
       sampler: options.sampler,
       steps: options.steps,
       guidance: options.guidance,
+      classifierGuidance: options.classifierGuidance,
+      langevinSteps: options.langevinSteps,
+      langevinSnr: options.langevinSnr,
       seed: options.seed,
       eta: options.eta,
       spacing: options.spacing,

@@ -15,6 +15,7 @@ import {
 } from '../runControls';
 import { useAppStore } from '../store';
 import { NumberField } from './NumberField';
+import { TheoryControls } from './TheoryControls';
 
 const SCHEDULE_LABELS: Record<SigmaSchedule, string> = {
   default: 'Default (the sampler’s own)',
@@ -124,6 +125,7 @@ export function Controls() {
         step={0.5}
         onCommit={(guidanceScale) => changeControls({ guidanceScale })}
       />
+      <TheoryControls />
       {usesEta(controls.sampler) && (
         <NumberField
           label="Eta"

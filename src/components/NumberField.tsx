@@ -12,6 +12,7 @@ export function NumberField({
   max,
   step = 1,
   integer = false,
+  disabled = false,
   onCommit,
 }: {
   label: string;
@@ -20,6 +21,7 @@ export function NumberField({
   max: number;
   step?: number;
   integer?: boolean;
+  disabled?: boolean;
   onCommit(value: number): void;
 }) {
   const [draft, setDraft] = useState<string | null>(null);
@@ -40,6 +42,7 @@ export function NumberField({
         min={min}
         max={max}
         step={step}
+        disabled={disabled}
         value={draft ?? String(value)}
         onChange={(e) => {
           // Spinner clicks and arrow keys arrive without an inputType: commit those at once.

@@ -19,6 +19,7 @@ import { sigmaToT } from './schedule/sigmas';
 export interface NoisyImageClassifier {
   readonly numClasses: number;
   logits(x: Tensor4D, timesteps: number | number[]): Tensor2D;
+  dispose?(): void;
 }
 
 /**

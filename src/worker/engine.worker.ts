@@ -28,6 +28,7 @@ import { loadWorkerModel, type LoadedWorkerModel } from './modelLoader';
 import type { DebugAction, FromWorker, ToWorker } from './protocol';
 import { createDefer } from './defer';
 import { RunController } from './runController';
+import { computeElboReport } from '../engine/elbo/elboJob';
 
 // In a worker the wasm files are not found relative to the page: point tfjs at Vite's URLs.
 setWasmPaths({
@@ -144,6 +145,15 @@ async function loadModel(id: string, url: string, warmUpBatch = 2): Promise<void
     model?.dispose();
     model = loaded;
     post({ type: 'modelLoaded', model: loaded.info });
+    void loaded.loadClassifier().then((slot) => {
+      if (model !== loaded) return;
+      post({
+        type: 'classifierStatus',
+        modelId: id,
+        available: !!slot.guide,
+        problem: slot.problem,
+      });
+    });
   } catch (err) {
     const file = err instanceof ModelLoadError ? err.file : url;
     const problem = err instanceof ModelLoadError ? err.problem : (err as Error).message;
@@ -194,6 +204,11 @@ function handle(message: ToWorker): Promise<void> | void {
       return debug(message.action);
     case 'evaluate':
       return evaluate(message);
+    case 'elbo':
+      return elbo(message);
+    case 'elboCancel':
+      if (elboJob?.requestId === message.requestId) elboJob.cancelled = true;
+      return;
   }
 }
 
@@ -221,6 +236,35 @@ async function evaluate(message: ToWorker & { type: 'evaluate' }): Promise<void>
   }
 }
 
+/** The ELBO computation in progress; one model call per chunk, yielding between chunks. */
+let elboJob: { requestId: number; cancelled: boolean } | null = null;
+const deferElbo = createDefer();
+
+async function elbo(message: ToWorker & { type: 'elbo' }): Promise<void> {
+  await engineReady?.catch(() => undefined);
+  if (elboJob) elboJob.cancelled = true;
+  const job = { requestId: message.requestId, cancelled: false };
+  elboJob = job;
+  const { requestId } = message;
+  try {
+    if (!model) throw new Error('no model is loaded');
+    const { denoiser, scheduleConfig } = model.runModel;
+    const report = await computeElboReport(denoiser, scheduleConfig, message.request, {
+      yieldNow: () => new Promise((resolve) => deferElbo(resolve)),
+      onProgress: (pairsDone, pairsTotal) =>
+        post({ type: 'elboProgress', requestId, pairsDone, pairsTotal }),
+      cancelled: () => job.cancelled,
+    });
+    if (report) post({ type: 'elboResult', requestId, report });
+    else post({ type: 'elboError', requestId, message: 'cancelled', cancelled: true });
+  } catch (err) {
+    const problem = (err as Error).message ?? String(err);
+    post({ type: 'elboError', requestId, message: problem, cancelled: false });
+  } finally {
+    if (elboJob === job) elboJob = null;
+  }
+}
+
 const CONTEXTS: Record<ToWorker['type'], string> = {
   init: 'starting the engine',
   loadModel: 'loading the model',
@@ -234,6 +278,8 @@ const CONTEXTS: Record<ToWorker['type'], string> = {
   update: 'updating the run',
   ping: 'answering the heartbeat',
   evaluate: 'evaluating the model (debug)',
+  elbo: 'computing the ELBO',
+  elboCancel: 'cancelling the ELBO',
   debug: 'running a debug command',
 };
 

@@ -11,7 +11,8 @@ import {
 } from '../engine/model';
 import type { ModelCard, UNet } from '../engine/model';
 import type { DenoiseModel } from '../engine/denoiser';
-import type { RunModel } from '../engine/run/diffusionRun';
+import type { ClassifierSlot, RunModel } from '../engine/run/diffusionRun';
+import { CLASSIFIER_LOADING, classifierUrlFor, loadClassifierInto } from './classifierLoader';
 import type { ModelInfo } from './protocol';
 
 export interface LoadedWorkerModel {
@@ -24,6 +25,8 @@ export interface LoadedWorkerModel {
   rebuild(): Promise<void>;
   /** One throw-away evaluation at `batch` (see engine/model/warmUp.ts); the ms it took. */
   warmUp(batch: number): Promise<number>;
+  /** Loads (again) the noisy classifier for classifier guidance into runModel.classifier. */
+  loadClassifier(): Promise<ClassifierSlot>;
   dispose(): void;
 }
 
@@ -166,25 +169,35 @@ export async function loadWorkerModel(
     predict: (x, timesteps, classes) => current.denoiser.predict(x, timesteps, classes),
   };
   let released = false;
+  const classifier: ClassifierSlot = { guide: null, problem: CLASSIFIER_LOADING };
+  const classifierUrl = classifierUrlFor(base, card.dataset.id);
   const release = () => {
     if (released) return;
     released = true;
     try {
       unet.dispose();
+      classifier.guide?.classifier.dispose?.();
     } catch {
       // The backend that held the tensors is already gone: nothing is left to free.
     }
+    classifier.guide = null;
+  };
+  const loadClassifier = async () => {
+    await loadClassifierInto(classifier, classifierUrl);
+    return classifier;
   };
   return {
-    runModel: { ...current, denoiser },
+    runModel: { ...current, denoiser, classifier },
     releaseTensors: release,
     async rebuild() {
       release();
       unet = await loadUNet(card, weights, { ...names, skipChecksum: true });
       current = runModelFromUNet(unet, card);
       released = false;
+      await loadClassifier();
     },
     warmUp: (batch) => warmUp(unet, batch),
+    loadClassifier,
     dispose: release,
     info: {
       id,

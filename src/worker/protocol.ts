@@ -1,6 +1,7 @@
 // Messages between the UI thread and the engine worker. Plain data only (structured clone);
 // frame pixels travel as transferable ArrayBuffers.
 import type { AdapterReport, BackendName } from '../engine/backend';
+import type { ElboReport, ElboRequest } from '../engine/elbo/elboJob';
 import type { PlanSettings } from '../engine/run/schedulerConfig';
 import type { RunSettings } from '../engine/run/settings';
 import type { SchedulePlan } from '../engine/schedulePlan';

@@ -58,9 +58,27 @@ export function groupNorm(x: tf.Tensor4D, p: NormParams, groups: number, eps: nu
   return tf.add(tf.mul(tf.reshape(normalised, [b, h, w, c]), p.gamma), p.beta);
 }
 
+/**
+ * How a convolution runs. 'fused' (conv + bias in one kernel) for inference; 'differentiable'
+ * (conv2d, then add) where tf.grad goes through it: the fused op's gradient computes the filter's
+ * gradient too, and the wasm backend has no Conv2DBackpropFilter kernel.
+ */
+export type ConvMode = 'fused' | 'differentiable';
+
+function conv2dWithBias(
+  x: tf.Tensor4D,
+  p: ConvParams,
+  strides: 1 | 2,
+  pad: 'same' | 'valid',
+  mode: ConvMode,
+): tf.Tensor4D {
+  if (mode === 'fused') return tf.fused.conv2d({ x, filter: p.filter, bias: p.bias, strides, pad });
+  return tf.add(tf.conv2d(x, p.filter, strides, pad), p.bias);
+}
+
 /** Conv2d with PyTorch padding=k//2, stride 1 ('same' pads symmetrically for odd k at stride 1). */
-export function conv(x: tf.Tensor4D, p: ConvParams): tf.Tensor4D {
-  return tf.fused.conv2d({ x, filter: p.filter, bias: p.bias, strides: 1, pad: 'same' });
+export function conv(x: tf.Tensor4D, p: ConvParams, mode: ConvMode = 'fused'): tf.Tensor4D {
+  return conv2dWithBias(x, p, 1, 'same', mode);
 }
 
 /**
@@ -68,14 +86,18 @@ export function conv(x: tf.Tensor4D, p: ConvParams): tf.Tensor4D {
  * 1 bottom/right for even sizes), shifting the sampling grid by a pixel, so pad 1 on every side
  * explicitly, as PyTorch does, and convolve 'valid'.
  */
-export function downsampleConv(x: tf.Tensor4D, p: ConvParams): tf.Tensor4D {
+export function downsampleConv(
+  x: tf.Tensor4D,
+  p: ConvParams,
+  mode: ConvMode = 'fused',
+): tf.Tensor4D {
   const padded = tf.pad(x, [
     [0, 0],
     [1, 1],
     [1, 1],
     [0, 0],
   ]);
-  return tf.fused.conv2d({ x: padded, filter: p.filter, bias: p.bias, strides: 2, pad: 'valid' });
+  return conv2dWithBias(padded, p, 2, 'valid', mode);
 }
 
 /**

@@ -56,6 +56,9 @@ export function classifierTensorShapes(config: NoisyClassifierConfig): Map<strin
   return shapes;
 }
 
+/** Classifier guidance takes tf.grad through the classifier, on wasm too (see layers.ts ConvMode). */
+const GRAD_SAFE = 'differentiable';
+
 interface BlockParams {
   norm1: NormParams;
   conv1: ConvParams;
@@ -126,9 +129,9 @@ export class NoisyClassifier {
   private block(x: tf.Tensor4D, siluEmb: tf.Tensor2D, p: BlockParams): tf.Tensor4D {
     const { groupnorm_groups: groups, groupnorm_eps: eps } = this.config;
     const [n, , , c] = x.shape;
-    let h = conv(silu(groupNorm(x, p.norm1, groups, eps)), p.conv1);
+    let h = conv(silu(groupNorm(x, p.norm1, groups, eps)), p.conv1, GRAD_SAFE);
     h = tf.add(h, tf.reshape(linear(siluEmb, p.embProj), [n, 1, 1, c]));
-    return tf.add(x, conv(silu(groupNorm(h, p.norm2, groups, eps)), p.conv2));
+    return tf.add(x, conv(silu(groupNorm(h, p.norm2, groups, eps)), p.conv2, GRAD_SAFE));
   }
 
   private forward(x: tf.Tensor4D, timesteps: Float64Array): tf.Tensor2D {
@@ -138,9 +141,9 @@ export class NoisyClassifier {
     const [fc1, fc2] = this.timeMlp;
     // Both blocks project SiLU(emb); compute it once.
     const siluEmb = silu(linear(silu(linear(features, fc1)), fc2));
-    let h = silu(conv(x, this.convIn));
-    h = this.block(downsampleConv(h, this.down1), siluEmb, this.block2);
-    h = this.block(downsampleConv(h, this.down2), siluEmb, this.block3);
+    let h = silu(conv(x, this.convIn, GRAD_SAFE));
+    h = this.block(downsampleConv(h, this.down1, GRAD_SAFE), siluEmb, this.block2);
+    h = this.block(downsampleConv(h, this.down2, GRAD_SAFE), siluEmb, this.block3);
     const pooled = tf.mean(silu(groupNorm(h, this.outNorm, groups, eps)), [1, 2]) as tf.Tensor2D;
     return linear(pooled, this.head);
   }

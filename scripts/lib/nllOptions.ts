@@ -48,8 +48,10 @@ fixed_large (beta_t) variances comes from the same model calls and is printed to
   --count N           test images, picked at random with --seed (default 1000)
   --seed N            picks the images; image i draws its timesteps and noise from seed + i
   --noise-seed N      draw timesteps and noise from N + i instead (same images, new draws)
-  --timesteps K|all   KL terms per image: K draws one t in each of K equal strata of 1..T-1,
-                      weighted by the stratum's size (unbiased); all = the exact sum (default 50)
+  --timesteps K|all   KL terms per image: K draws one t in each of K strata of 1..T-1 that grow
+                      geometrically with t (the first ones single terms, as L_t falls off like
+                      1/t), weighted by the stratum's size: unbiased; all = the exact sum
+                      (default 50)
   --unconditional     tell the model its null class (default: the image's test-set label)
   --no-clip           do not clip the predicted x_0 to [-1, 1] (default: clip, as improved-diffusion)
   --batch N           (image, t) pairs per model call, 1..256 (default 32)

@@ -1,5 +1,6 @@
 import { BackendStatus } from './BackendStatus';
 import { Controls } from './Controls';
+import { ElboPanel } from './elbo/ElboPanel';
 import { FrameViews } from './FrameViews';
 import { Messages } from './Messages';
 import { OutpaintPanel } from './outpaint/OutpaintPanel';
@@ -32,6 +33,7 @@ export function App() {
             Keys: <kbd>Space</kbd> play/pause · <kbd>→</kbd> step · <kbd>←</kbd> step back
           </p>
           <RunSchedule />
+          <ElboPanel />
         </section>
         <SourceEditor />
       </main>

@@ -48,7 +48,10 @@ export type ToWorker =
    * One bare model call on the loaded model (the page's debug=1 hook, for parity checks in the
    * browser): x NHWC, flat, one image per class id.
    */
-  | { type: 'evaluate'; requestId: number; x: number[]; timesteps: number[]; classes: number[] };
+  | { type: 'evaluate'; requestId: number; x: number[]; timesteps: number[]; classes: number[] }
+  /** The ELBO of one image on the loaded model, in chunks (a newer request cancels an older). */
+  | { type: 'elbo'; requestId: number; request: ElboRequest }
+  | { type: 'elboCancel'; requestId: number };
 
 /**
  * loseDevice: destroy the WebGPU device under tfjs; throw: an uncaught exception from an event
@@ -135,6 +138,11 @@ export type FromWorker =
       kernels: string[];
       problem: string | null;
     }
+  /** ELBO progress: (image, t) pairs evaluated so far, of all the request takes. */
+  | { type: 'elboProgress'; requestId: number; pairsDone: number; pairsTotal: number }
+  | { type: 'elboResult'; requestId: number; report: ElboReport }
+  /** The ELBO could not be computed (or was cancelled: `cancelled` true). */
+  | { type: 'elboError'; requestId: number; message: string; cancelled: boolean }
   /** The WebGPU device went away (`reason` as GPUDeviceLostInfo says); recovery has begun. */
   | { type: 'deviceLost'; reason: string; detail: string }
   /**

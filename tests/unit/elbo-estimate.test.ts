@@ -14,6 +14,7 @@ import {
   meanWithError,
   runInChunks,
   stratifiedTimesteps,
+  stratumBounds,
   type ElboImage,
   type ElboSettings,
   type FixedVariance,
@@ -181,6 +182,21 @@ describe('ElboEstimate on Gaussian data with the optimal denoiser', () => {
 });
 
 describe('stratifiedTimesteps', () => {
+  it('makes the strata grow geometrically, the first terms evaluated exactly', () => {
+    expect(stratumBounds(1000, 10)).toEqual([1, 2, 4, 8, 16, 32, 64, 127, 253, 503, 1000]);
+    const k50 = stratumBounds(1000, 50);
+    expect(k50.length).toBe(51);
+    expect(k50.slice(0, 13)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    for (let k = 1; k < k50.length; k++) {
+      expect(k50[k] - k50[k - 1]).toBeGreaterThanOrEqual(1);
+      // Past the single-term strata, neighbours differ by the geometric ratio 1000^(1/50) ~ 1.15.
+      if (k50[k - 1] >= 20) expect(k50[k] / k50[k - 1]).toBeLessThan(1.2);
+    }
+    expect(k50.at(-1)).toBe(1000);
+    // More strata than fit geometrically: every stratum keeps at least one term.
+    expect(stratumBounds(5, 3)).toEqual([1, 2, 3, 5]);
+  });
+
   it('partitions 1..T-1 into K strata, one t in each, weighted by stratum size', () => {
     const rng = new Xoshiro128(3);
     for (const [n, k] of [

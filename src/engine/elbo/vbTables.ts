@@ -69,4 +69,3 @@ export function vbTablesFromScheduler(config: Record<string, unknown>): VbTables
   };
   return makeVbTables(makeBetas(schedule));
 }
-

@@ -6,7 +6,7 @@ import { installDebugHooks, type Evaluation } from './debugHooks';
 import { guidedBatchSize } from './engine/guidance';
 import type { BackendName } from './engine/backendNames';
 import type { ElboReport, ElboRequest } from './engine/elbo/elboJob';
-import type { RunSettings } from './engine/run/settings';
+import type { InpaintSettings, RunSettings } from './engine/run/settings';
 import { buildRunSettings, planSettingsOf, runPatchOf, type RunControls } from './runControls';
 import { currentSource, watchMask } from './sourceLink';
 import { useAppStore, type ModelListing } from './store';
@@ -31,6 +31,8 @@ let latestRunPlanRequest = 0;
 let nextRunId = 1;
 /** True while the run in the worker was started with an inpainting mask (mask edits follow it). */
 let runInpaints = false;
+/** For an outpainting run started in Inpaint mode: the editor's mask placed on its canvas. */
+let runPlacesMask: ((inpaint: InpaintSettings) => InpaintSettings) | null = null;
 /** The batch size the run in the worker was started with (the controls' applies to the next run). */
 let runBatchSize = 1;
 
@@ -383,6 +385,7 @@ export function generate(autoplay = true): void {
   if (!store.model || store.status === 'loading') return;
   const source = currentSource();
   runInpaints = source.inpaint !== null;
+  runPlacesMask = null;
   runBatchSize = store.controls.batchSize;
   const runId = nextRunId++;
   store.beginRun(runId);
@@ -396,13 +399,17 @@ export function generate(autoplay = true): void {
 }
 
 /**
- * Starts `settings` as a new run: outpainting builds its own (components/outpaint). Its mask is
- * placed on the canvas, so the editor's 28×28 mask edits do not follow it mid-run.
+ * Starts `settings` as a new run: outpainting builds its own (components/outpaint). The editor's
+ * mask edits reach it through `placeMask`, which puts the 28×28 mask on its canvas.
  */
-export function startRun(settings: RunSettings): void {
+export function startRun(
+  settings: RunSettings,
+  placeMask: ((inpaint: InpaintSettings) => InpaintSettings) | null = null,
+): void {
   const store = useAppStore.getState();
   if (!store.model || store.status === 'loading') return;
   runInpaints = false;
+  runPlacesMask = placeMask;
   runBatchSize = settings.seeds.length;
   const runId = nextRunId++;
   store.beginRun(runId);
@@ -520,4 +527,11 @@ installDebugHooks(
 // Mask edits reach a running inpainting run at its next step.
 watchMask((inpaint) => {
   if (runInpaints && runIsActive()) send({ type: 'update', patch: { inpaint } });
+});
+
+// An outpainting run's mask edits, placed on its canvas.
+watchMask((inpaint) => {
+  if (runPlacesMask && runIsActive()) {
+    send({ type: 'update', patch: { inpaint: runPlacesMask(inpaint) } });
+  }
 });

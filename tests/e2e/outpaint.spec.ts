@@ -131,3 +131,46 @@ test('a canvas smaller than the model is refused with a message and the app keep
   expect(new URL(page.url()).searchParams.get('canvas')).toBe('28x56');
   expect(errors).toEqual([]);
 });
+
+/** A mouse stroke on the source editor's Mask canvas between two points in image pixels. */
+async function stroke(page: Page, from: [number, number], to: [number, number]) {
+  const canvas = page.getByRole('img', { name: 'Mask' });
+  await canvas.scrollIntoViewIfNeeded();
+  const box = (await canvas.boundingBox())!;
+  const at = ([x, y]: [number, number]) =>
+    [box.x + (x / SIZE) * box.width, box.y + (y / SIZE) * box.height] as const;
+  await page.mouse.move(...at(from));
+  await page.mouse.down();
+  await page.mouse.move(...at(to), { steps: 4 });
+  await page.mouse.up();
+}
+
+test('in Inpaint mode the masked part of the known image is re-imagined too', async ({ page }) => {
+  const errors = await openApp(page, '?batch=1&steps=10&seed=4&class=0');
+  await page.getByRole('button', { name: EXAMPLE, exact: true }).click();
+  await page.getByRole('radio', { name: 'Inpaint' }).check();
+  // Brush size 1: rows 10 to 17 masked across the whole image (the middle of the zero).
+  await page.getByLabel('Brush size').fill('1');
+  for (let y = 10; y <= 17; y++) await stroke(page, [0.3, y + 0.5], [27.7, y + 0.5]);
+  await expect(page.getByRole('img', { name: 'Mask' })).toHaveAttribute('data-mask-count', '224');
+
+  await openPanel(page);
+  await page.getByRole('button', { name: 'Outpaint', exact: true }).click();
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done', {
+    timeout: 120_000,
+  });
+  const example = mnistTestImage(EXAMPLE_INDEX);
+  const result = await canvasGray(page, X_T);
+  expect([result.width, result.height]).toEqual([56, 28]);
+  let changed = 0;
+  for (let y = 0; y < SIZE; y++) {
+    for (let x = 0; x < SIZE; x++) {
+      const diff = Math.abs(result.gray[y * 56 + x] - example[y * SIZE + x]);
+      if (y >= 10 && y <= 17) changed += diff > 16 ? 1 : 0;
+      else expect(diff, `kept pixel ${x},${y}`).toBeLessThanOrEqual(1);
+    }
+  }
+  // Under the mask the model painted its own strokes, not the example's.
+  expect(changed).toBeGreaterThan(10);
+  expect(errors).toEqual([]);
+});

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   canvasChoices,
   knownImageOf,
+  maskPlacement,
   outpaintRunSettings,
   type EditorSource,
 } from '../../src/components/outpaint/outpaintRun';
@@ -52,6 +53,18 @@ describe('the run Outpaint starts', () => {
     if (!('settings' in run)) throw new Error(run.problem);
     expect(run.settings.inpaint!.mask[3]).toBe(1); // painted row 0 of the source
     expect(run.settings.inpaint!.mask[56 + 3]).toBe(0);
+  });
+
+  it('places later mask edits on the canvas, only for a run that follows the mask', () => {
+    const canvas = { ...DEFAULT_CANVAS, offsetX: 28 };
+    expect(maskPlacement(canvas, MNIST, known(source('none'), true, MNIST))).toBeNull();
+    const place = maskPlacement(canvas, MNIST, known(source('inpaint'), true, MNIST))!;
+    const edited = Float32Array.from({ length: 784 }, (_, i) => (i === 29 ? 1 : 0));
+    const placed = place({ pixels, mask: edited });
+    expect(placed.mask).toHaveLength(56 * 28);
+    expect(placed.mask[56 + 28 + 1]).toBe(1); // source pixel (1, 1) at canvas (29, 1)
+    expect(placed.mask[28]).toBe(0);
+    expect(placed.mask[0]).toBe(1);
   });
 
   it('paints the whole canvas without a source, or when told not to place it', () => {

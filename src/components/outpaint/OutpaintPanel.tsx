@@ -11,7 +11,7 @@ import { useSourceStore } from '../../state/sourceStore';
 import { useAppStore } from '../../store';
 import { NumberField } from '../NumberField';
 import { CanvasPlacement } from './CanvasPlacement';
-import { canvasChoices, knownImageOf, outpaintRunSettings } from './outpaintRun';
+import { canvasChoices, knownImageOf, maskPlacement, outpaintRunSettings } from './outpaintRun';
 import './outpaint.css';
 
 /** "3 windows of 28×28 per image, 6 model evaluations per step", or null off the model's grid. */
@@ -53,7 +53,7 @@ export function OutpaintPanel() {
     const run = outpaintRunSettings(controls, model, canvas, known);
     if ('problem' in run) return setProblem(run.problem);
     setProblem(null);
-    startRun(run.settings);
+    startRun(run.settings, maskPlacement(canvas, model, known));
   };
 
   return (

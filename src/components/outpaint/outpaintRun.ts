@@ -8,7 +8,7 @@ import {
   type KnownImage,
   type OutpaintSettings,
 } from '../../engine/outpaint/outpaintSettings';
-import type { RunSettings } from '../../engine/run/settings';
+import type { InpaintSettings, RunSettings } from '../../engine/run/settings';
 import { buildRunSettings, type RunControls } from '../../runControls';
 import { IMAGE_SIZE } from '../../source/grid';
 import type { SourceMode } from '../../state/sourceStore';
@@ -61,6 +61,20 @@ export function outpaintRunSettings(
   const base = buildRunSettings(controls, { inpaint: null, img2img: null });
   const inpaint = known ? placeKnownImage(canvas, native, known) : null;
   return { settings: { ...base, inpaint, outpaint: canvas } };
+}
+
+/**
+ * For a run whose known image carries the editor's mask (Inpaint mode): later mask edits placed on
+ * the run's canvas, as the run needs them. null: the run does not follow the mask.
+ */
+export function maskPlacement(
+  canvas: OutpaintSettings,
+  model: ModelSize,
+  known: KnownImage | null,
+): ((inpaint: InpaintSettings) => InpaintSettings) | null {
+  if (!known?.mask) return null;
+  const native = { height: model.imageSize, width: model.imageSize, channels: model.channels };
+  return ({ pixels, mask }) => placeKnownImage(canvas, native, { ...known, pixels, mask });
 }
 
 /** The canvas size choices the panel's menu lists: the presets, and the current one if custom. */

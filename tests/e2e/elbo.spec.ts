@@ -75,3 +75,25 @@ test('asking for a generated sample before any run says so and keeps the app wor
   );
   await expect(page.getByRole('button', { name: 'Generate', exact: true })).toBeEnabled();
 });
+
+test('the full sum shows its progress and Cancel ELBO stops it', async ({ page }) => {
+  await openPanel(page);
+  await page.getByRole('button', { name: EXAMPLE, exact: true }).click();
+  await page.getByRole('combobox', { name: 'Image', exact: true }).selectOption('source');
+  await page.getByRole('combobox', { name: 'Timesteps', exact: true }).selectOption('all');
+  await page.getByRole('button', { name: 'Compute ELBO', exact: true }).click();
+  const progress = page.getByRole('status', { name: 'ELBO progress', exact: true });
+  await expect(progress).toContainText(/Computing: \d+ \/ 1000 model evaluations/);
+  await page.getByRole('button', { name: 'Cancel ELBO', exact: true }).click();
+  await expect(progress).toHaveText('');
+  await expect(page.getByRole('button', { name: 'Compute ELBO', exact: true })).toBeEnabled();
+  await expect(page.getByRole('status', { name: 'Bits per dimension', exact: true })).toHaveCount(
+    0,
+  );
+  // The worker is free again: a small estimate completes.
+  await page.getByRole('combobox', { name: 'Timesteps', exact: true }).selectOption('10');
+  await page.getByRole('button', { name: 'Compute ELBO', exact: true }).click();
+  await expect(
+    page.getByRole('status', { name: 'Bits per dimension', exact: true }),
+  ).toHaveAttribute('data-bits-per-dim', /\d/, { timeout: 60_000 });
+});

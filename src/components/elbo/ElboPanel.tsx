@@ -38,6 +38,8 @@ export function ElboPanel() {
   const [conditioning, setConditioning] = useState<'auto' | 'unconditional'>('auto');
   const [job, setJob] = useState<Job>({ state: 'idle' });
   const cancelRef = useRef<(() => void) | null>(null);
+  /** Bumped whenever a job starts or is abandoned: replies of older jobs are ignored. */
+  const tokenRef = useRef(0);
   useEffect(() => () => cancelRef.current?.(), []);
 
   const picked = !model
@@ -50,10 +52,27 @@ export function ElboPanel() {
   const running = job.state === 'running';
   const runGoesOn = status === 'running' || status === 'paused';
 
+  const abandon = (next: Job) => {
+    cancelRef.current?.();
+    cancelRef.current = null;
+    tokenRef.current++;
+    setJob(next);
+  };
+  // A run started meanwhile (Generate, Step): the two would share the engine thread; the run wins.
+  useEffect(() => {
+    if (!runGoesOn || !cancelRef.current) return;
+    cancelRef.current();
+    cancelRef.current = null;
+    tokenRef.current++;
+    setJob({ state: 'failed', message: 'ELBO cancelled: a run started.' });
+  }, [runGoesOn]);
+
   const start = () => {
     if (!picked) return;
-    if (!picked.ok) return setJob({ state: 'failed', message: picked.problem });
+    if (!picked.ok) return abandon({ state: 'failed', message: picked.problem });
     const description = picked.description;
+    const token = ++tokenRef.current;
+    const live = () => tokenRef.current === token;
     let refused = false;
     const cancel = computeElbo(
       {
@@ -63,14 +82,17 @@ export function ElboPanel() {
         seed: 0,
       },
       {
-        onProgress: (done, total) =>
-          setJob((j) => (j.state === 'running' ? { ...j, done, total } : j)),
+        onProgress: (done, total) => {
+          if (live()) setJob({ state: 'running', done, total });
+        },
         onResult: (report) => {
+          if (!live()) return;
           cancelRef.current = null;
           setJob({ state: 'done', report, image: description });
         },
         onError: (message, cancelled) => {
           refused = true;
+          if (!live()) return;
           cancelRef.current = null;
           setJob(cancelled ? { state: 'idle' } : { state: 'failed', message });
         },
@@ -128,7 +150,7 @@ export function ElboPanel() {
           </select>
         </label>
         {running ? (
-          <button type="button" onClick={() => cancelRef.current?.()}>
+          <button type="button" onClick={() => abandon({ state: 'idle' })}>
             Cancel ELBO
           </button>
         ) : (

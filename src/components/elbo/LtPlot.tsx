@@ -3,7 +3,7 @@ import type { ElboReport } from '../../engine/elbo/elboJob';
 
 const WIDTH = 640;
 const HEIGHT = 240;
-const PAD = { left: 56, right: 16, top: 16, bottom: 32 };
+const PAD = { left: 56, right: 16, top: 28, bottom: 32 };
 
 /** The terms worth a point on a log axis (a KL term can be exactly 0 in float64). */
 function plottedTerms(report: ElboReport) {
@@ -45,7 +45,7 @@ export function LtPlot({ report }: { report: ElboReport }) {
     }
     ctx.fillText('t = 0', PAD.left, HEIGHT - 10);
     ctx.fillText(`t = ${T}`, WIDTH - PAD.right - 40, HEIGHT - 10);
-    ctx.fillText('bits/dim', 8, PAD.top - 4);
+    ctx.fillText('L_t, bits/dim (log scale)', PAD.left + 60, 12);
 
     ctx.strokeStyle = '#1f77b4';
     ctx.fillStyle = '#1f77b4';

@@ -45,20 +45,29 @@ PARITY_SEED = 1234
 MODEL_NAMES = {
     "mnist": "MNIST digits, class-conditional DDPM U-Net",
     "fashion-mnist": "Fashion-MNIST clothing, class-conditional DDPM U-Net",
+    # Identical to "mnist" but for the noise schedule: the linear-vs-cosine comparison (README).
+    "mnist-linear": "MNIST, linear schedule",
 }
+
+
+def model_id_for(dataset, beta_schedule):
+    """The cosine model carries the data set's name; another schedule's model says which."""
+    return dataset if beta_schedule == "squaredcos_cap_v2" else f"{dataset}-{beta_schedule}"
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", choices=sorted(data.DATASETS), required=True)
     p.add_argument("--checkpoint", default=None, help="a ckpt-*.pt file or a directory of them")
+    p.add_argument("--beta-schedule", default="squaredcos_cap_v2", help="which run to export when "
+                   "--checkpoint is not given: linear reads training/checkpoints/<dataset>-linear")
     p.add_argument("--out-dir", default=os.path.join(REPO_ROOT, "public", "models"))
     p.add_argument("--fixtures-dir", default=os.path.join(REPO_ROOT, "tests", "fixtures"))
     return p.parse_args(argv)
 
 
-def resolve_checkpoint(dataset, checkpoint):
-    path = checkpoint or os.path.join(CHECKPOINT_ROOT, dataset)
+def resolve_checkpoint(dataset, checkpoint, beta_schedule="squaredcos_cap_v2"):
+    path = checkpoint or os.path.join(CHECKPOINT_ROOT, model_id_for(dataset, beta_schedule))
     if os.path.isdir(path):
         path = latest_checkpoint(path)
     if not path or not os.path.isfile(path):
@@ -91,7 +100,7 @@ def write_weights(path, weights):
     return manifest, offset, sha
 
 
-def parity_fixture(model, dataset, model_id):
+def parity_fixture(model, dataset, model_id, beta_schedule="squaredcos_cap_v2"):
     """Noisy test-set images at fixed t, and the model's outputs; tensors stored flat, NHWC order."""
     cfg = model.config
     images, _ = data.load(dataset, "test")
@@ -100,7 +109,7 @@ def parity_fixture(model, dataset, model_id):
     noise = torch.randn(x0.shape, generator=gen)
     from schedule import alphas_cumprod
 
-    abar = alphas_cumprod()
+    abar = alphas_cumprod(1000, beta_schedule)
     t = torch.tensor(PARITY_TIMESTEPS)
     a = abar[t.long()]  # the fraction only matters to the model's embedding, not to making x_t
     x_t = a.sqrt()[:, None, None, None] * x0 + (1 - a).sqrt()[:, None, None, None] * noise
@@ -161,9 +170,10 @@ def write_json(path, obj, indent=2):
 
 def main(argv=None):
     args = parse_args(argv)
-    ckpt_path = resolve_checkpoint(args.dataset, args.checkpoint)
+    ckpt_path = resolve_checkpoint(args.dataset, args.checkpoint, args.beta_schedule)
     ckpt = load_checkpoint(ckpt_path)
-    model_id = args.dataset
+    beta_schedule = ckpt["scheduler_config"]["beta_schedule"]
+    model_id = model_id_for(args.dataset, beta_schedule)
     model_dir = os.path.join(args.out_dir, model_id)
     os.makedirs(model_dir, exist_ok=True)
 
@@ -251,7 +261,7 @@ def main(argv=None):
     write_json(os.path.join(model_dir, "card.json"), card)
     update_index(args.out_dir, model_id, card)
     fixture_path = os.path.join(args.fixtures_dir, f"parity-{model_id}.json")
-    write_json(fixture_path, parity_fixture(model, args.dataset, model_id), indent=None)
+    write_json(fixture_path, parity_fixture(model, args.dataset, model_id, beta_schedule), indent=None)
     print(f"exported {ckpt_path} (step {ckpt['step']}) -> {model_dir}: {len(manifest)} tensors, "
           f"{byte_length:,} bytes, sha256 {sha[:16]}...; fixture {fixture_path}")
 

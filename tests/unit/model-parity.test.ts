@@ -23,7 +23,7 @@ const ROOT = join(__dirname, '..', '..');
 const SCRATCH = process.env.MODEL_PARITY_DIR;
 const MODELS_DIR = SCRATCH ? join(SCRATCH, 'models') : join(ROOT, 'public', 'models');
 const FIXTURES_DIR = SCRATCH ? join(SCRATCH, 'fixtures') : join(ROOT, 'tests', 'fixtures');
-const MODEL_IDS = ['mnist', 'fashion-mnist'].filter((id) =>
+const MODEL_IDS = ['mnist', 'fashion-mnist', 'mnist-linear'].filter((id) =>
   existsSync(join(FIXTURES_DIR, `parity-${id}.json`)),
 );
 

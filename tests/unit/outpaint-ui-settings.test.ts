@@ -79,6 +79,16 @@ describe('the run Outpaint starts', () => {
     expect(outpaintRunSettings(controls, MNIST, small, null)).toEqual({
       problem: "The canvas must be at least the model's size, 28×28 (got 20×28)",
     });
+    const huge = { width: 112, height: 112, offsetX: 0, offsetY: 0 };
+    expect(outpaintRunSettings({ ...controls, batchSize: 16 }, MNIST, huge, null)).toEqual({
+      problem:
+        '112×112 at batch 16 is 1568 model evaluations per step, more than 320: ' +
+        'choose a smaller canvas or batch size',
+    });
+    const square = { width: 56, height: 56, offsetX: 0, offsetY: 0 };
+    expect(
+      'settings' in outpaintRunSettings({ ...controls, batchSize: 16 }, MNIST, square, null),
+    ).toBe(true);
     expect(knownImageOf(source('none'), true, { imageSize: 32, channels: 3 })).toMatch(
       /untick "Place the source image"/,
     );

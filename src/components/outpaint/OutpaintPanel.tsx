@@ -2,8 +2,6 @@
 // press Outpaint to run the current settings there. The run streams into the same views as any
 // run, and Step, Pause, the Timeline and mid-run changes work on it the same way.
 import { canvasPresets } from '../../engine/outpaint/outpaintSettings';
-import { windowGrid } from '../../engine/outpaint/windows';
-import { guidedBatchSize } from '../../engine/guidance';
 import { startRun } from '../../engineClient';
 import { IMAGE_SIZE } from '../../source/grid';
 import { useOutpaintStore } from '../../state/outpaintStore';
@@ -11,7 +9,13 @@ import { useSourceStore } from '../../state/sourceStore';
 import { useAppStore } from '../../store';
 import { NumberField } from '../NumberField';
 import { CanvasPlacement } from './CanvasPlacement';
-import { canvasChoices, knownImageOf, maskPlacement, outpaintRunSettings } from './outpaintRun';
+import {
+  canvasChoices,
+  evaluationsPerStep,
+  knownImageOf,
+  maskPlacement,
+  outpaintRunSettings,
+} from './outpaintRun';
 import './outpaint.css';
 
 /** "3 windows of 28×28 per image, 6 model evaluations per step", or null off the model's grid. */
@@ -22,8 +26,7 @@ function costLine(
   guidance: number,
 ): string | null {
   if (canvas.width < size || canvas.height < size) return null;
-  const windows = windowGrid(canvas, { height: size, width: size }).length;
-  const evaluations = windows * guidedBatchSize(images, guidance);
+  const { windows, evaluations } = evaluationsPerStep(canvas, size, images, guidance);
   return (
     `${windows} window${windows === 1 ? '' : 's'} of ${size}×${size} per image, ` +
     `${evaluations} model evaluations per step`

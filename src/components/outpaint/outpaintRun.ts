@@ -8,7 +8,9 @@ import {
   type KnownImage,
   type OutpaintSettings,
 } from '../../engine/outpaint/outpaintSettings';
+import { guidedBatchSize } from '../../engine/guidance';
 import type { InpaintSettings, RunSettings } from '../../engine/run/settings';
+import { windowGrid } from '../../engine/outpaint/windows';
 import { buildRunSettings, type RunControls } from '../../runControls';
 import { IMAGE_SIZE } from '../../source/grid';
 import type { SourceMode } from '../../state/sourceStore';
@@ -49,6 +51,24 @@ export function knownImageOf(
   };
 }
 
+/**
+ * Most model evaluations one step may take. A step is one uninterrupted task in the worker, and
+ * the page restarts a worker that has not answered for 20 s: at about 21 ms per evaluation on
+ * wasm here (batch 16), 320 is some 7 s, which still allows 56×56 at batch 16 with guidance.
+ */
+export const MAX_EVALUATIONS_PER_STEP = 320;
+
+/** Model evaluations per step: every window of every image, twice with classifier-free guidance. */
+export function evaluationsPerStep(
+  canvas: { height: number; width: number },
+  size: number,
+  images: number,
+  guidanceScale: number,
+): { windows: number; evaluations: number } {
+  const windows = windowGrid(canvas, { height: size, width: size }).length;
+  return { windows, evaluations: windows * guidedBatchSize(images, guidanceScale) };
+}
+
 export function outpaintRunSettings(
   controls: RunControls,
   model: ModelSize,
@@ -58,6 +78,19 @@ export function outpaintRunSettings(
   const native = { height: model.imageSize, width: model.imageSize, channels: model.channels };
   const problem = outpaintProblem(canvas, native, known);
   if (problem) return { problem };
+  const { evaluations } = evaluationsPerStep(
+    canvas,
+    model.imageSize,
+    controls.batchSize,
+    controls.guidanceScale,
+  );
+  if (evaluations > MAX_EVALUATIONS_PER_STEP) {
+    return {
+      problem:
+        `${sizeLabel(canvas)} at batch ${controls.batchSize} is ${evaluations} model evaluations ` +
+        `per step, more than ${MAX_EVALUATIONS_PER_STEP}: choose a smaller canvas or batch size`,
+    };
+  }
   const base = buildRunSettings(controls, { inpaint: null, img2img: null });
   const inpaint = known ? placeKnownImage(canvas, native, known) : null;
   return { settings: { ...base, inpaint, outpaint: canvas } };

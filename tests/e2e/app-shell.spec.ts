@@ -52,8 +52,8 @@ test('the schedule plot shows the timesteps the real scheduler visits', async ({
     '999, 949, 899, 849, 799, 749, 699, 649, 599, 549, 500, 450, 400, 350, 300, 250, 200, 150, 100, 50',
   );
   await page.getByRole('combobox', { name: 'Sampler' }).selectOption('DDIM');
-  await page.getByRole('spinbutton', { name: 'Steps' }).fill('10');
-  await page.getByRole('spinbutton', { name: 'Steps' }).press('Enter');
+  await page.getByRole('spinbutton', { name: 'Steps', exact: true }).fill('10');
+  await page.getByRole('spinbutton', { name: 'Steps', exact: true }).press('Enter');
   // DDIM, linspace over 10 steps: 999 ... 0.
   await expect(page.getByTestId('plan-summary')).toContainText('DDIMScheduler: 10 model calls');
   await expect(timesteps).toHaveText('999, 888, 777, 666, 555, 444, 333, 222, 111, 0');

@@ -368,7 +368,7 @@ test('settings come from the URL; odd values are ignored with a message', async 
   await expect(page.getByRole('combobox', { name: 'Class' })).toHaveValue('3');
   await expect(page.getByRole('combobox', { name: 'Schedule' })).toHaveValue('karras');
   await expect(page.getByRole('combobox', { name: 'Spacing' })).toHaveValue('trailing');
-  await expect(page.getByRole('spinbutton', { name: 'Steps' })).toHaveValue('20');
+  await expect(page.getByRole('spinbutton', { name: 'Steps', exact: true })).toHaveValue('20');
   await expect(page.getByRole('combobox', { name: 'Sampler' })).toHaveValue('DPM++ 2M');
   // Eta shows only for samplers that use it.
   await expect(page.getByRole('spinbutton', { name: 'Eta' })).toHaveCount(0);

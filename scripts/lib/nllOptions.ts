@@ -62,8 +62,14 @@ Model calls: count x (K + 1). The last line on stdout is one JSON object: model,
 timesteps_used {K, T}, variance, bits_per_dim, bits_per_dim_stderr (over images: their spread
 plus the timestep sampling noise), the mean terms L_0, L_T, sum_L_t, and the fixed_large bound.
 
-Accuracy of K = 50 against the full sum (T = 1000), measured on the shipped MNIST model:
-ACCURACY_NOTE`;
+Accuracy against the full sum (T = 1000, 999 KL terms), measured on the shipped MNIST model
+(6 test images, 10 noise seeds per K; the reference is the mean of two full sums per image):
+  K = 10: rms error 0.088 bits/dim (5.4%)   K = 25: 0.043 (2.9%)
+  K = 50: rms error 0.040 bits/dim (2.5%)   K = 100: 0.034 (2.4%)
+with no bias (mean error +0.0004 at K = 50 over 60 estimates). One full sum is itself noisy by
+about 0.04 bits/dim per image (one x_t draw per term), so past K = 25 the estimate is about as
+good as the full sum; over N images both errors shrink by sqrt(N). Equal-width strata were far
+worse (K = 10: rms error 3.7 bits/dim), hence the geometric ones.`;
 
 function parseInteger(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);

@@ -11,7 +11,8 @@ import { NLL_USAGE, parseNllArgs, type NllOptions } from './lib/nllOptions';
 import { TestSetError, loadTestSet, pickIndices } from './lib/testSet';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const round = (x: number, digits = 5) => Number(x.toFixed(digits));
+// Significant digits, not decimals: L_T of a cosine schedule is ~1e-9 bits/dim.
+const round = (x: number) => Number(x.toPrecision(6));
 
 async function main(options: NllOptions): Promise<void> {
   const backend = await startBackend(options.backend, log);
@@ -121,8 +122,8 @@ async function main(options: NllOptions): Promise<void> {
     },
     backend,
     batch: options.batch,
-    seconds: round(seconds, 1),
-    ms_per_evaluation: round((1000 * seconds) / estimate.pairsTotal, 2),
+    seconds: Number(seconds.toFixed(1)),
+    ms_per_evaluation: Number(((1000 * seconds) / estimate.pairsTotal).toFixed(2)),
   };
   log(
     `${card.id}: ${out.bits_per_dim} ± ${out.bits_per_dim_stderr} bits/dim (${variance}; ` +

@@ -33,7 +33,9 @@ export function ElboPanel() {
   const numTimesteps = useAppStore((s) => s.runPlan?.alphasCumprod.length ?? 1000);
   const sourcePixels = useSourceStore((s) => s.pixels);
   const sourceLabel = useSourceStore((s) => s.sourceLabel);
-  const [kind, setKind] = useState<ElboImageKind>(sourcePixels ? 'source' : 'sample');
+  // Until the user chooses: the source image when there is one, else the last sample.
+  const [kindChoice, setKind] = useState<ElboImageKind | null>(null);
+  const kind = kindChoice ?? (sourcePixels ? 'source' : 'sample');
   const [timesteps, setTimesteps] = useState<string>('50');
   const [conditioning, setConditioning] = useState<'auto' | 'unconditional'>('auto');
   const [job, setJob] = useState<Job>({ state: 'idle' });

@@ -9,10 +9,13 @@ import { RunSchedule } from './RunSchedule';
 import { SourceEditor } from './source/SourceEditor';
 import { StepReadout } from './StepReadout';
 import { Timeline } from './Timeline';
+import { TrainView } from './train/TrainView';
+import { ViewTabs, useAppView } from './train/ViewTabs';
 import { useRunKeys } from './useRunKeys';
 
 export function App() {
   useRunKeys();
+  const view = useAppView((s) => s.view);
   return (
     <div className="app">
       <header className="app-header">
@@ -21,7 +24,10 @@ export function App() {
         <BackendStatus />
       </header>
       <Messages />
-      <main>
+      <ViewTabs />
+      {/* Hidden, not unmounted: an image run keeps its frames while the Train view is shown. */}
+      {view === 'train' && <TrainView />}
+      <main hidden={view !== 'generate'}>
         <section className="playground" aria-label="Playground">
           <Controls />
           <RunButtons />

@@ -207,6 +207,12 @@ export async function loadWorkerModel(
       imageSize: card.architecture.image_size,
       channels: card.architecture.in_channels,
       parameterCount: card.parameter_count,
+      schedule: {
+        num_train_timesteps: card.scheduler.num_train_timesteps,
+        beta_schedule: String(card.scheduler.beta_schedule),
+        beta_start: Number(card.scheduler.beta_start ?? 0.0001),
+        beta_end: Number(card.scheduler.beta_end ?? 0.02),
+      },
     },
   };
 }

@@ -19,6 +19,9 @@ export type RunPatch = Partial<
     | 'classes'
     | 'resampleCount'
     | 'jumpLength'
+    | 'classifierGuidanceScale'
+    | 'langevinSteps'
+    | 'langevinSnr'
   >
 > & { inpaint?: RunSettings['inpaint'] };
 
@@ -104,6 +107,13 @@ export interface ModelInfo {
   imageSize: number;
   channels: number;
   parameterCount: number;
+  /** The training noise schedule (diffusers keys), for the forward-process view. */
+  schedule?: {
+    num_train_timesteps: number;
+    beta_schedule: string;
+    beta_start: number;
+    beta_end: number;
+  };
 }
 
 export type FromWorker =
@@ -119,6 +129,8 @@ export type FromWorker =
     }
   | { type: 'modelProgress'; id: string; loadedBytes: number; totalBytes: number | null }
   | { type: 'modelLoaded'; model: ModelInfo }
+  /** The model's noisy classifier (for classifier guidance) loaded, or why it did not. */
+  | { type: 'classifierStatus'; modelId: string; available: boolean; problem: string | null }
   /** The model could not be loaded; `kept` is the id of the model still in use, if any. */
   | { type: 'modelError'; id: string; file: string; problem: string; kept: string | null }
   | { type: 'runPlan'; requestId: number; plan: SchedulePlan }

@@ -1,6 +1,8 @@
 // The source image and inpainting mask editor: pick or make a source, paint what to re-imagine,
 // choose how a run uses it, and look at the source under the forward (noising) process.
-import type { KeyboardEvent } from 'react';
+import { useMemo, type KeyboardEvent } from 'react';
+import type { NoiseScheduleConfig } from '../../engine/schedule/betas';
+import { useAppStore } from '../../store';
 import { maskedCount } from '../../source/mask';
 import { PIXEL_COUNT } from '../../source/grid';
 import { useSourceStore } from '../../state/sourceStore';
@@ -47,6 +49,12 @@ function SourceStatus() {
 
 export function SourceEditor() {
   const undo = useSourceStore((s) => s.undo);
+  // The forward process of the loaded model's own schedule (linear for mnist-linear).
+  const modelSchedule = useAppStore((s) => s.model?.schedule);
+  const schedule = useMemo(
+    () => (modelSchedule ? { ...modelSchedule, trained_betas: null } : undefined),
+    [modelSchedule],
+  ) as NoiseScheduleConfig | undefined;
   const onKeyDown = (event: KeyboardEvent) => {
     const target = event.target as HTMLElement;
     if (target.tagName === 'INPUT' && (target as HTMLInputElement).type === 'number') return;
@@ -68,7 +76,7 @@ export function SourceEditor() {
           <SourceStatus />
         </div>
       </div>
-      <ForwardProcessView />
+      <ForwardProcessView schedule={schedule} />
     </section>
   );
 }

@@ -45,6 +45,8 @@ const USAGE = `usage: npm run toy -- [options]
   --sampler NAME      sampler menu name, e.g. DDPM, "DPM++ 2M", Euler (default DDPM)
   --sample-steps N    reverse steps (default: T)
   --samples N         generated points, also the number of held-out points (default 2000)
+  --eval-every N      also sample and print the distance every N steps, with the training time
+                      so far (to stderr; default 0 = only at the end)
   --backend B         wasm|cpu (default wasm)`;
 
 interface ToyCliOptions {
@@ -56,6 +58,7 @@ interface ToyCliOptions {
   sampler: string;
   sampleSteps: number | null;
   samples: number;
+  evalEvery: number;
   backend: CliBackend;
 }
 
@@ -69,6 +72,7 @@ function parseArgs(argv: string[]): ToyCliOptions {
     sampler: 'DDPM',
     sampleSteps: null,
     samples: 2000,
+    evalEvery: 0,
     backend: 'wasm',
   };
   for (let i = 0; i < argv.length; i++) {
@@ -122,6 +126,9 @@ function parseArgs(argv: string[]): ToyCliOptions {
       case '--sample-steps':
         o.sampleSteps = num;
         break;
+      case '--eval-every':
+        o.evalEvery = num;
+        break;
       case '--samples':
         o.samples = num;
         break;
@@ -136,6 +143,9 @@ function parseArgs(argv: string[]): ToyCliOptions {
   const problems = configProblems(o.model, o.train);
   if (!Number.isInteger(o.steps) || o.steps < 1)
     problems.push('--steps must be a positive whole number');
+  if (!Number.isInteger(o.evalEvery) || o.evalEvery < 0) {
+    problems.push('--eval-every must be a whole number >= 0');
+  }
   if (!Number.isInteger(o.samples) || o.samples < 10)
     problems.push('--samples must be a whole number >= 10');
   const sp = samplerProblem(o.sampler, o.sampleSteps ?? o.model.numTrainTimesteps, o.model);
@@ -156,29 +166,41 @@ async function main(): Promise<void> {
       `${parameterCount(o.model)} parameters, ${o.model.betaSchedule} schedule, T=${o.model.numTrainTimesteps}, ` +
       `${o.model.prediction} target, backend ${backend}`,
   );
-  const started = performance.now();
+  const sampleSteps = o.sampleSteps ?? o.model.numTrainTimesteps;
+  const clipX0 = x0ClipRange(train);
+  const sample = () =>
+    sampleParticles(trainer.model, trainer.tables, {
+      sampler: o.sampler,
+      steps: sampleSteps,
+      count: o.samples,
+      seed: o.train.seed + 1000,
+      fieldSize: 0,
+      fieldExtent: 3,
+      clipX0,
+    });
+  let trainMs = 0;
+  let sliceStart = performance.now();
   let last = trainer.trainStep();
   while (trainer.step < o.steps) {
     last = trainer.trainStep();
+    if (o.evalEvery > 0 && trainer.step % o.evalEvery === 0) {
+      trainMs += performance.now() - sliceStart;
+      const { distance, baselineDistance } = distances(sample(), heldOut);
+      console.error(
+        `eval at step ${trainer.step} after ${(trainMs / 1000).toFixed(1)} s of training: ` +
+          `distance ${distance.toFixed(4)} (noise ${baselineDistance.toFixed(4)})`,
+      );
+      sliceStart = performance.now();
+    }
     if (trainer.step % 500 === 0) {
       console.error(
         `step ${trainer.step}: loss ${last.loss.toFixed(4)}, EMA ${last.lossEma.toFixed(4)}`,
       );
     }
   }
-  const trainSeconds = (performance.now() - started) / 1000;
-  const sampleSteps = o.sampleSteps ?? o.model.numTrainTimesteps;
-  const clipX0 = x0ClipRange(train);
+  const trainSeconds = (trainMs + performance.now() - sliceStart) / 1000;
   const sampleStart = performance.now();
-  const trajectory = sampleParticles(trainer.model, trainer.tables, {
-    sampler: o.sampler,
-    steps: sampleSteps,
-    count: o.samples,
-    seed: o.train.seed + 1000,
-    fieldSize: 0,
-    fieldExtent: 3,
-    clipX0,
-  });
+  const trajectory = sample();
   const sampleSeconds = (performance.now() - sampleStart) / 1000;
   const report = distances(trajectory, heldOut);
   trainer.dispose();

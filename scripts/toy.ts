@@ -41,6 +41,7 @@ const USAGE = `usage: npm run toy -- [options]
   --width N           MLP width (default ${DEFAULT_MODEL_CONFIG.width})
   --depth N           residual blocks (default ${DEFAULT_MODEL_CONFIG.depth})
   --lr X              Adam learning rate (default ${DEFAULT_TRAIN_CONFIG.learningRate})
+  --ema D             decay of the weights' moving average that samples (default ${DEFAULT_TRAIN_CONFIG.emaDecay}; 0 = raw weights)
   --batch N           batch size (default ${DEFAULT_TRAIN_CONFIG.batchSize})
   --sampler NAME      sampler menu name, e.g. DDPM, "DPM++ 2M", Euler (default DDPM)
   --sample-steps N    reverse steps (default: T)
@@ -117,6 +118,9 @@ function parseArgs(argv: string[]): ToyCliOptions {
       case '--lr':
         o.train.learningRate = num;
         break;
+      case '--ema':
+        o.train.emaDecay = num;
+        break;
       case '--batch':
         o.train.batchSize = num;
         break;
@@ -169,7 +173,7 @@ async function main(): Promise<void> {
   const sampleSteps = o.sampleSteps ?? o.model.numTrainTimesteps;
   const clipX0 = x0ClipRange(train);
   const sample = () =>
-    sampleParticles(trainer.model, trainer.tables, {
+    sampleParticles(o.train.emaDecay > 0 ? trainer.averaged : trainer.model, trainer.tables, {
       sampler: o.sampler,
       steps: sampleSteps,
       count: o.samples,
@@ -214,6 +218,7 @@ async function main(): Promise<void> {
       sampler: o.sampler,
       sample_steps: sampleSteps,
       backend,
+      weight_ema: o.train.emaDecay,
       steps_per_second: Number((o.steps / trainSeconds).toFixed(1)),
       sample_seconds: Number(sampleSeconds.toFixed(2)),
       x0_clip: Number(clipX0.toFixed(3)),

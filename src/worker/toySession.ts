@@ -201,7 +201,7 @@ export class ToySession {
     const problem = samplerProblem(request.sampler, request.steps, current.trainer.modelConfig);
     if (problem) throw new Error(problem);
     const started = performance.now();
-    const trajectory = sampleParticles(current.trainer.model, current.trainer.tables, {
+    const trajectory = sampleParticles(current.trainer.averaged, current.trainer.tables, {
       sampler: request.sampler,
       steps: request.steps,
       count: request.count,
@@ -250,6 +250,7 @@ export class ToySession {
       clipX0: current.clipX0,
       points: current.points,
       weights: trainer.model.readWeights(),
+      averagedWeights: trainer.averaged.readWeights(),
     });
     this.post({ type: 'exported', json });
   }
@@ -262,7 +263,13 @@ export class ToySession {
       HELD_OUT_FRACTION,
       file.train.seed,
     );
-    const trainer = new ToyTrainer(file.model, file.train, trainPoints, file.weights);
+    const trainer = new ToyTrainer(
+      file.model,
+      file.train,
+      trainPoints,
+      file.weights,
+      file.averagedWeights,
+    );
     trainer.step = file.step;
     this.current = {
       trainer,

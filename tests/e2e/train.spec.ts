@@ -36,7 +36,6 @@ async function setNumber(page: Page, label: string, value: number): Promise<void
 test('a drawn shape trains in the page and samples land on it', async ({ page }, testInfo) => {
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
-  page.on('pageerror', (err) => console.log('PAGEERROR', err.message, err.stack));
   await openTrainView(page);
   // Only one view's controls at a time: the playground's Pause / Step are gone.
   await expect(page.getByRole('button', { name: 'Generate' })).toHaveCount(0);
@@ -48,7 +47,7 @@ test('a drawn shape trains in the page and samples land on it', async ({ page },
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   const status = page.getByTestId('train-status');
   await expect(status).toHaveAttribute('data-state', 'training');
-  await expect(status).toHaveAttribute('data-state', 'done', { timeout: 75_000 });
+  await expect(status).toHaveAttribute('data-state', 'done', { timeout: 80_000 });
   const seconds = (Date.now() - started) / 1000;
   const backend = await status.getAttribute('data-backend');
   const speed = await status.getAttribute('data-steps-per-second');
@@ -111,4 +110,22 @@ test('a learning rate that blows up stops with a message and keeps the last good
   // The kept weights still sample (finite numbers, a distance).
   await page.getByRole('button', { name: 'Sample' }).click();
   await expect(page.getByTestId('sample-distance')).toBeVisible({ timeout: 30_000 });
+});
+
+test('the training worker takes the backend named in the URL (webgl) and reports its speed', async ({
+  page,
+}, testInfo) => {
+  await openTrainView(page, '?backend=webgl');
+  const status = page.getByTestId('train-status');
+  await expect(status).toHaveAttribute('data-backend', 'webgl');
+  await setNumber(page, 'Training steps', 60);
+  const started = Date.now();
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await expect(status).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  const seconds = (Date.now() - started) / 1000;
+  const speed = await status.getAttribute('data-steps-per-second');
+  console.log(`[train] 60 steps on webgl in ${seconds.toFixed(1)} s (last slice ${speed} steps/s)`);
+  testInfo.annotations.push({ type: 'speed', description: `webgl: ${speed} steps/s` });
+  const lossEma = Number(await page.getByTestId('loss-readout').getAttribute('data-loss-ema'));
+  expect(Number.isFinite(lossEma) && lossEma > 0).toBe(true);
 });

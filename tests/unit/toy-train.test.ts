@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { presetPoints, splitHeldOut } from '../../src/engine/train/datasets';
 import { distances, x0ClipRange } from '../../src/engine/train/evaluate';
 import { toyTables } from '../../src/engine/train/noiseTables';
-import { DEFAULT_MODEL_CONFIG, type ToyModelConfig } from '../../src/engine/train/toyConfig';
+import { DEFAULT_MODEL_CONFIG, DEFAULT_TRAIN_CONFIG, type ToyModelConfig } from '../../src/engine/train/toyConfig';
 import { sampleParticles } from '../../src/engine/train/toySampler';
 import { Xoshiro128 } from '../../src/engine/gaussian';
 import {
@@ -60,7 +60,7 @@ describe('ToyTrainer', () => {
     const { train, heldOut } = splitHeldOut(all, 0.25, 1);
     const trainer = new ToyTrainer(
       DEFAULT_MODEL_CONFIG,
-      { learningRate: 2e-3, batchSize: 128, seed: 1 },
+      { ...DEFAULT_TRAIN_CONFIG, learningRate: 2e-3, batchSize: 128 },
       train,
     );
     const first = trainer.trainStep().loss;
@@ -88,7 +88,7 @@ describe('ToyTrainer', () => {
 
   it('stops on a loss that explodes, restores earlier weights and says so', () => {
     const data = presetPoints('moons', 500, 1);
-    const trainer = new ToyTrainer(SMALL, { learningRate: 10, batchSize: 64, seed: 1 }, data);
+    const trainer = new ToyTrainer(SMALL, { ...DEFAULT_TRAIN_CONFIG, learningRate: 10, batchSize: 64 }, data);
     let error: unknown = null;
     try {
       while (trainer.step < 2000) trainer.trainStep();

@@ -133,6 +133,14 @@ export function ModelControls() {
         onCommit={(v) => setTrain({ batchSize: v })}
       />
       <NumberField
+        label="Weight EMA"
+        value={train.emaDecay}
+        min={LIMITS.emaDecay[0]}
+        max={LIMITS.emaDecay[1]}
+        step={0.001}
+        onCommit={(v) => setTrain({ emaDecay: v })}
+      />
+      <NumberField
         label="Training steps"
         value={maxSteps}
         min={1}

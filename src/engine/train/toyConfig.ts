@@ -44,6 +44,8 @@ export interface ToyTrainConfig {
   learningRate: number;
   batchSize: number;
   seed: number;
+  /** Decay of the moving average of the weights that sampling uses (0: sample the raw weights). */
+  emaDecay: number;
 }
 
 export const DEFAULT_MODEL_CONFIG: ToyModelConfig = {
@@ -55,7 +57,12 @@ export const DEFAULT_MODEL_CONFIG: ToyModelConfig = {
   embeddingSize: 32,
 };
 
-export const DEFAULT_TRAIN_CONFIG: ToyTrainConfig = { learningRate: 1e-3, batchSize: 256, seed: 1 };
+export const DEFAULT_TRAIN_CONFIG: ToyTrainConfig = {
+  emaDecay: 0.995,
+  learningRate: 1e-3,
+  batchSize: 256,
+  seed: 1,
+};
 
 export const LIMITS = {
   numTrainTimesteps: [10, 1000],
@@ -64,6 +71,7 @@ export const LIMITS = {
   embeddingSize: [4, 64],
   learningRate: [1e-6, 10],
   batchSize: [8, 2048],
+  emaDecay: [0, 0.9999],
 } as const;
 
 /**
@@ -106,6 +114,7 @@ export function configProblems(model: ToyModelConfig, train: ToyTrainConfig): st
   checkRange(problems, 'Embedding size', model.embeddingSize, LIMITS.embeddingSize);
   checkRange(problems, 'Learning rate', train.learningRate, LIMITS.learningRate);
   checkRange(problems, 'Batch size', train.batchSize, LIMITS.batchSize);
+  checkRange(problems, 'Weight EMA', train.emaDecay, LIMITS.emaDecay);
   for (const [label, v] of [
     ['Timesteps', model.numTrainTimesteps],
     ['Width', model.width],

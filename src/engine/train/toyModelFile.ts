@@ -9,7 +9,7 @@ import {
   type ToyModelConfig,
   type ToyTrainConfig,
 } from './toyConfig';
-import { parameterSpecs } from './toyDenoiser';
+import { parameterSpecs, type ParameterSpec } from './toyDenoiser';
 
 export const TOY_MODEL_FORMAT = 'diffusion-playground/toy-model';
 export const TOY_MODEL_VERSION = 1;
@@ -25,6 +25,8 @@ export interface ToyModelFile {
   /** The training data in data space. */
   points: Points;
   weights: Float32Array[];
+  /** The moving average of the weights, which sampling uses. */
+  averagedWeights: Float32Array[];
 }
 
 function toBase64(values: Float32Array): string {
@@ -66,6 +68,34 @@ export function serializeToyModel(file: ToyModelFile): string {
       shape: spec.shape,
       data: toBase64(file.weights[i]),
     })),
+    averagedWeights: specs.map((spec, i) => ({
+      name: spec.name,
+      shape: spec.shape,
+      data: toBase64(file.averagedWeights[i]),
+    })),
+  });
+}
+
+function parseWeights(list: unknown, specs: ParameterSpec[], what: string): Float32Array[] {
+  if (!Array.isArray(list) || list.length !== specs.length) {
+    throw new Error(`expected ${specs.length} ${what} tensors for this configuration`);
+  }
+  return specs.map((spec, i) => {
+    const entry = (list as unknown[])[i];
+    if (!isObject(entry) || entry.name !== spec.name || typeof entry.data !== 'string') {
+      throw new Error(`${what} ${i} should be '${spec.name}'`);
+    }
+    const values = fromBase64(entry.data, spec.name);
+    const size = spec.shape.reduce((a, b) => a * b, 1);
+    if (values.length !== size) {
+      throw new Error(
+        `${what} '${spec.name}' has ${values.length} values, expected ${size} (shape ${spec.shape.join('x')})`,
+      );
+    }
+    if (!values.every(Number.isFinite)) {
+      throw new Error(`${what} '${spec.name}' holds NaN or infinite values`);
+    }
+    return values;
   });
 }
 
@@ -101,6 +131,7 @@ export function parseToyModel(text: string): ToyModelFile {
     learningRate: Number(t.learningRate),
     batchSize: Number(t.batchSize),
     seed: Number(t.seed),
+    emaDecay: Number(t.emaDecay),
   };
   if (!(TOY_BETA_SCHEDULES as readonly unknown[]).includes(model.betaSchedule)) {
     throw new Error(`unknown beta schedule '${String(m.betaSchedule)}'`);
@@ -129,25 +160,8 @@ export function parseToyModel(text: string): ToyModelFile {
     throw new Error('the training points are malformed (need x, y pairs of finite numbers)');
   }
   const specs = parameterSpecs(model);
-  if (!Array.isArray(raw.weights) || raw.weights.length !== specs.length) {
-    throw new Error(`expected ${specs.length} weight tensors for this configuration`);
-  }
-  const weights = specs.map((spec, i) => {
-    const entry = (raw.weights as unknown[])[i];
-    if (!isObject(entry) || entry.name !== spec.name || typeof entry.data !== 'string') {
-      throw new Error(`weight ${i} should be '${spec.name}'`);
-    }
-    const values = fromBase64(entry.data, spec.name);
-    const size = spec.shape.reduce((a, b) => a * b, 1);
-    if (values.length !== size) {
-      throw new Error(
-        `weight '${spec.name}' has ${values.length} values, expected ${size} (shape ${spec.shape.join('x')})`,
-      );
-    }
-    if (!values.every(Number.isFinite))
-      throw new Error(`weight '${spec.name}' holds NaN or infinite values`);
-    return values;
-  });
+  const weights = parseWeights(raw.weights, specs, 'weight');
+  const averagedWeights = parseWeights(raw.averagedWeights, specs, 'averaged weight');
   return {
     model,
     train,
@@ -156,5 +170,6 @@ export function parseToyModel(text: string): ToyModelFile {
     clipX0: raw.clipX0,
     points,
     weights,
+    averagedWeights,
   };
 }

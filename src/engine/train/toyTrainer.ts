@@ -89,23 +89,47 @@ export class ToyTrainer {
   lossEma = NaN;
   /** EMA of the loss per timestep bucket (NaN until a bucket has been seen). */
   readonly bucketEma = new Float64Array(LOSS_BUCKETS).fill(NaN);
-  private goodWeights: { step: number; weights: Float32Array[] };
+  /**
+   * The exponential moving average of the weights (what Sample uses): Adam at a constant rate
+   * keeps the raw weights jittering around a good solution; their average sits nearer to it.
+   */
+  readonly averaged: ToyDenoiser;
+  private goodWeights: { step: number; weights: Float32Array[]; averaged: Float32Array[] };
 
   constructor(
     readonly modelConfig: ToyModelConfig,
     readonly trainConfig: ToyTrainConfig,
     private readonly data: Points,
     weights?: Float32Array[],
+    averagedWeights?: Float32Array[],
   ) {
     if (data.length < 2) throw new Error('training needs at least one point');
-    this.model = new ToyDenoiser(
-      modelConfig,
-      weights ?? initialWeights(modelConfig, trainConfig.seed),
-    );
+    const start = weights ?? initialWeights(modelConfig, trainConfig.seed);
+    this.model = new ToyDenoiser(modelConfig, start);
+    this.averaged = new ToyDenoiser(modelConfig, averagedWeights ?? start);
     this.tables = toyTables(modelConfig);
     this.optimizer = tf.train.adam(trainConfig.learningRate);
     this.rng = new Xoshiro128(trainConfig.seed + 1);
-    this.goodWeights = { step: 0, weights: this.model.readWeights() };
+    this.goodWeights = this.snapshot();
+  }
+
+  private snapshot() {
+    return {
+      step: this.step,
+      weights: this.model.readWeights(),
+      averaged: this.averaged.readWeights(),
+    };
+  }
+
+  /** avg <- d avg + (1 - d) w, with d warming up as (1 + step) / (10 + step) (as in diffusers' EMAModel). */
+  private updateAverage(): void {
+    const target = this.trainConfig.emaDecay;
+    const decay = Math.min(target, (1 + this.step) / (10 + this.step));
+    tf.tidy(() => {
+      this.averaged.variables.forEach((avg, i) => {
+        avg.assign(tf.add(tf.mul(avg, decay), tf.mul(this.model.variables[i], 1 - decay)));
+      });
+    });
   }
 
   /** One Adam step on a fresh batch. Throws TrainingDiverged (weights restored) on NaN/Inf. */
@@ -117,10 +141,7 @@ export class ToyTrainer {
       this.trainConfig.batchSize,
       this.rng,
     );
-    const candidate =
-      this.step % SNAPSHOT_EVERY === 0
-        ? { step: this.step, weights: this.model.readWeights() }
-        : null;
+    const candidate = this.step % SNAPSHOT_EVERY === 0 ? this.snapshot() : null;
     const n = this.trainConfig.batchSize;
     let perSample: tf.Tensor | null = null;
     const lossTensor = tf.tidy(() => {
@@ -142,12 +163,14 @@ export class ToyTrainer {
     (perSample as tf.Tensor | null)?.dispose();
     if (!Number.isFinite(loss) || loss > EXPLODED_LOSS) {
       this.model.writeWeights(this.goodWeights.weights);
+      this.averaged.writeWeights(this.goodWeights.averaged);
       throw new TrainingDiverged(this.step + 1, this.goodWeights.step);
     }
     // Weights count as good while their loss is not jumping above the recent average.
     const steady = Number.isNaN(this.lossEma) || loss <= 2 * this.lossEma;
     if (candidate && steady) this.goodWeights = candidate;
     this.step += 1;
+    this.updateAverage();
     this.lossEma = Number.isNaN(this.lossEma)
       ? loss
       : EMA_DECAY * this.lossEma + (1 - EMA_DECAY) * loss;
@@ -173,6 +196,7 @@ export class ToyTrainer {
 
   dispose(): void {
     this.model.dispose();
+    this.averaged.dispose();
     this.optimizer.dispose();
   }
 }

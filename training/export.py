@@ -151,8 +151,12 @@ def update_index(out_dir, model_id, card):
             index = json.load(f)
     entry = {"id": model_id, "name": card["name"], "card": f"{model_id}/card.json",
              "dataset": card["dataset"]["name"], "parameter_count": card["parameter_count"]}
-    index["models"] = [m for m in index["models"] if m["id"] != model_id] + [entry]
-    index["models"].sort(key=lambda m: m["id"])
+    # Keep the listed order (the first model is the app's default): replace in place, or append.
+    ids = [m["id"] for m in index["models"]]
+    if model_id in ids:
+        index["models"][ids.index(model_id)] = entry
+    else:
+        index["models"].append(entry)
     write_json(path, index)
 
 

@@ -24,7 +24,7 @@ const CASES = [
   { backend: 'webgpu', project: 'webgpu-flag', fused: true },
 ] as const;
 
-for (const model of ['mnist', 'fashion-mnist']) {
+for (const model of ['mnist', 'fashion-mnist', 'mnist-linear']) {
   const fixture = JSON.parse(
     readFileSync(new URL(`../fixtures/parity-${model}.json`, import.meta.url), 'utf8'),
   ) as ParityFixture;

@@ -101,3 +101,22 @@ test('odd classifier-guidance and Langevin URL values get a message and the defa
     '0',
   );
 });
+
+test('the linear-schedule model sits beside the cosine one: menu, forward process, a run', async ({
+  page,
+}) => {
+  const errors = await open(page, '?model=mnist&steps=4&batch=1');
+  const slider = page.getByLabel('Forward timestep');
+  const alphaBar = page.getByTestId('forward-alpha-bar');
+  await slider.fill('500');
+  // Cosine: alphā_500 ≈ 0.49; linear (beta 1e-4 … 0.02): alphā_500 ≈ 0.078.
+  await expect.poll(async () => Number(await alphaBar.textContent())).toBeGreaterThan(0.4);
+  await page.getByRole('combobox', { name: 'Model' }).selectOption('mnist-linear');
+  await expect(page.getByRole('button', { name: 'Generate' })).toBeEnabled({ timeout: 60_000 });
+  await expect(page.getByRole('region', { name: 'Forward process' })).toContainText('linear');
+  await expect.poll(async () => Number(await alphaBar.textContent())).toBeLessThan(0.1);
+  await generateToEnd(page);
+  const sample = await canvasBytes(page, X_T);
+  expect(new Set(sample).size).toBeGreaterThan(2);
+  expect(errors).toEqual([]);
+});

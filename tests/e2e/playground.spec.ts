@@ -411,7 +411,12 @@ test('a model that fails to load is named with its problem; the loaded one keeps
   );
   await open(page, '?batch=1&steps=40&guidance=1');
   const model = page.getByRole('combobox', { name: 'Model' });
-  await expect(model.getByRole('option')).toHaveText([/^MNIST/, /^Fashion-MNIST/, 'Broken model']);
+  await expect(model.getByRole('option')).toHaveText([
+    /^MNIST digits/,
+    /^Fashion-MNIST/,
+    'MNIST, linear schedule',
+    'Broken model',
+  ]);
 
   await model.selectOption('broken');
   const alert = page.getByRole('alert').filter({ hasText: 'Could not load model "broken"' });

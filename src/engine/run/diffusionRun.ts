@@ -530,7 +530,7 @@ export class DiffusionRun {
     const factor =
       sampleSpaceOf(this.scheduler) === 'sigma-scaled' ? Math.sqrt(1 + sigma * sigma) : 1;
     const alpha = 1 / Math.sqrt(1 + sigma * sigma);
-    const { alphas } = makeNoiseTables(this.model.scheduleConfig as unknown as NoiseScheduleConfig);
+    const alphas = this.trainingAlphas();
     const alphaStep = alphas[Math.min(alphas.length - 1, Math.max(0, Math.round(t)))];
     const snr = this.settings.langevinSnr ?? 0.16;
     let xVp = tf.div(x, factor) as Tensor4D;
@@ -553,6 +553,15 @@ export class DiffusionRun {
       ) as Tensor4D;
     }
     return tf.mul(xVp, factor) as Tensor4D;
+  }
+
+  /** 1 - beta_t of the model's training schedule, built once (the corrector reads it every step). */
+  private alphasTable: Float32Array | null = null;
+  private trainingAlphas(): Float32Array {
+    this.alphasTable ??= makeNoiseTables(
+      this.model.scheduleConfig as unknown as NoiseScheduleConfig,
+    ).alphas;
+    return this.alphasTable;
   }
 
   private makeScheduler(settings: RunSettings): Scheduler {

@@ -14,6 +14,7 @@ import type { DenoiseModel } from '../engine/denoiser';
 import type { ClassifierSlot, RunModel } from '../engine/run/diffusionRun';
 import { CLASSIFIER_LOADING, classifierUrlFor, loadClassifierInto } from './classifierLoader';
 import type { ModelInfo } from './protocol';
+import { openWeightsCache, readCachedWeights, storeWeights } from './weightsCache';
 
 export interface LoadedWorkerModel {
   info: ModelInfo;
@@ -147,15 +148,29 @@ export async function loadWorkerModel(
   const card = await fetchCard(id, cardUrl);
   const weightsUrl = `${base}${card.weights.file}`;
   const expected = card.weights.byte_length;
-  const weights = await readBody(
-    weightsUrl,
-    await fetchOk(weightsUrl),
-    expected,
-    (n) => `is ${n} bytes but ${cardUrl} says ${expected}`,
-    onProgress,
-  );
   const names = { cardFile: cardUrl, weightsFile: weightsUrl };
-  let unet: UNet = await loadUNet(card, weights, names);
+  // A cached copy is used only if it has the card's sha256 (checked there); else download.
+  const cache = await openWeightsCache();
+  const expectedHash = { sha256: card.weights.sha256, byteLength: expected };
+  const cached = cache ? await readCachedWeights(cache, weightsUrl, expectedHash) : null;
+  let weights: ArrayBuffer;
+  let unet: UNet;
+  if (cached?.kind === 'hit') {
+    weights = cached.bytes;
+    onProgress(expected, expected);
+    unet = await loadUNet(card, weights, { ...names, skipChecksum: true });
+  } else {
+    weights = await readBody(
+      weightsUrl,
+      await fetchOk(weightsUrl),
+      expected,
+      (n) => `is ${n} bytes but ${cardUrl} says ${expected}`,
+      onProgress,
+    );
+    unet = await loadUNet(card, weights, names);
+    // Only bytes that passed every check of loadUNet are kept for the next visit.
+    if (cache) await storeWeights(cache, weightsUrl, card.weights.sha256, weights);
+  }
   let current: RunModel;
   try {
     current = runModelFromUNet(unet, card);

@@ -14,6 +14,7 @@ import {
   type SpacingChoice,
 } from '../runControls';
 import { useAppStore } from '../store';
+import { ModelDownload } from './download/ModelDownload';
 import { NumberField } from './NumberField';
 import { TheoryControls } from './TheoryControls';
 
@@ -31,7 +32,6 @@ export function Controls() {
   const controls = useAppStore((s) => s.controls);
   const models = useAppStore((s) => s.models);
   const model = useAppStore((s) => s.model);
-  const progress = useAppStore((s) => s.modelProgress);
 
   return (
     <section className="controls run-controls" aria-label="Controls">
@@ -48,13 +48,7 @@ export function Controls() {
           ))}
         </select>
       </label>
-      {progress && (
-        <progress
-          aria-label="Model download"
-          value={progress.loadedBytes}
-          max={progress.totalBytes ?? undefined}
-        />
-      )}
+      <ModelDownload />
       <label>
         Class
         <select

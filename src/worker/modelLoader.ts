@@ -165,7 +165,8 @@ export async function loadWorkerModel(
       await fetchOk(weightsUrl),
       expected,
       (n) => `is ${n} bytes but ${cardUrl} says ${expected}`,
-      onProgress,
+      // A compressed response declares no usable length: the card's byte length is the total.
+      (loaded, declared) => onProgress(loaded, declared ?? expected),
     );
     unet = await loadUNet(card, weights, names);
     // Only bytes that passed every check of loadUNet are kept for the next visit.

@@ -1,4 +1,5 @@
 import { BackendStatus } from './BackendStatus';
+import { BatchPicker } from './batch/BatchPicker';
 import { Controls } from './Controls';
 import { ElboPanel } from './elbo/ElboPanel';
 import { FrameViews } from './FrameViews';
@@ -34,6 +35,7 @@ export function App() {
           <OutpaintPanel />
           <StepReadout />
           <FrameViews />
+          <BatchPicker />
           <Timeline />
           <p className="keys-hint">
             Keys: <kbd>Space</kbd> play/pause · <kbd>→</kbd> step · <kbd>←</kbd> step back

@@ -60,6 +60,8 @@ export interface SourceState {
   /** Why the last upload was refused; cleared by the next successful change. */
   error: string | null;
   undoStack: UndoStack<Snapshot>;
+  /** Edits undone since the last new edit, newest last; any new edit empties it. */
+  redoStack: UndoStack<Snapshot>;
 
   setMode(mode: SourceMode): void;
   setStrength(strength: number): void;
@@ -78,6 +80,7 @@ export interface SourceState {
   invertMask(): void;
   fillMask(): void;
   undo(): void;
+  redo(): void;
   setError(message: string | null): void;
 }
 
@@ -85,6 +88,24 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
 
 function snapshot(s: SourceState): Snapshot {
   return { pixels: s.pixels, paintedMask: s.paintedMask, sourceLabel: s.sourceLabel };
+}
+
+/** The history for a new edit: the state before it can be undone, and redo starts over. */
+function recordEdit(s: SourceState) {
+  return {
+    undoStack: pushUndo(s.undoStack, snapshot(s)),
+    redoStack: createUndoStack<Snapshot>(s.redoStack.limit),
+  };
+}
+
+/** The partial state that puts a snapshot back (undo or redo). */
+function restore(s: SourceState, item: Snapshot) {
+  return {
+    ...(item.paintedMask === s.paintedMask ? {} : withMask(s, item.paintedMask)),
+    pixels: item.pixels,
+    sourceLabel: item.sourceLabel,
+    sourceVersion: item.pixels === s.pixels ? s.sourceVersion : s.sourceVersion + 1,
+  };
 }
 
 /** The partial state for a new painted mask: recomputes the feathered mask and bumps its version. */
@@ -115,6 +136,7 @@ function initialState(saved: Partial<SavedSource>) {
     sourceNote: null,
     error: null,
     undoStack: createUndoStack<Snapshot>(50),
+    redoStack: createUndoStack<Snapshot>(50),
   };
 }
 
@@ -131,7 +153,7 @@ export const useSourceStore = create<SourceState>((set, get) => ({
       return;
     }
     set((s) => ({
-      undoStack: pushUndo(s.undoStack, snapshot(s)),
+      ...recordEdit(s),
       pixels: pixels.slice(),
       sourceLabel: label,
       sourceNote: note,
@@ -147,7 +169,7 @@ export const useSourceStore = create<SourceState>((set, get) => ({
     const { pixels } = get();
     if (!pixels) return;
     set((s) => ({
-      undoStack: pushUndo(s.undoStack, snapshot(s)),
+      ...recordEdit(s),
       pixels: invertSigned(pixels),
       sourceVersion: s.sourceVersion + 1,
     }));
@@ -165,7 +187,7 @@ export const useSourceStore = create<SourceState>((set, get) => ({
       // Drawing needs something to draw on: a first stroke on no source starts a black one.
       const startsDrawing = s.tool === 'draw' && !s.pixels;
       return {
-        undoStack: pushUndo(s.undoStack, snapshot(s)),
+        ...recordEdit(s),
         ...(startsDrawing
           ? { pixels: blankSource(), sourceLabel: 'Drawing', sourceVersion: s.sourceVersion + 1 }
           : {}),
@@ -186,25 +208,32 @@ export const useSourceStore = create<SourceState>((set, get) => ({
       return withMask(s, paintSegment(s.paintedMask, from, to, s.brushSize, value));
     });
   },
-  clearMask: () =>
-    set((s) => ({ undoStack: pushUndo(s.undoStack, snapshot(s)), ...withMask(s, emptyMask()) })),
+  clearMask: () => set((s) => ({ ...recordEdit(s), ...withMask(s, emptyMask()) })),
   invertMask: () =>
     set((s) => ({
-      undoStack: pushUndo(s.undoStack, snapshot(s)),
+      ...recordEdit(s),
       ...withMask(s, invertMask(s.paintedMask)),
     })),
-  fillMask: () =>
-    set((s) => ({ undoStack: pushUndo(s.undoStack, snapshot(s)), ...withMask(s, fullMask()) })),
+  fillMask: () => set((s) => ({ ...recordEdit(s), ...withMask(s, fullMask()) })),
   undo: () => {
     set((s) => {
       const { item, stack } = popUndo(s.undoStack);
       if (!item) return {};
       return {
         undoStack: stack,
-        ...(item.paintedMask === s.paintedMask ? {} : withMask(s, item.paintedMask)),
-        pixels: item.pixels,
-        sourceLabel: item.sourceLabel,
-        sourceVersion: item.pixels === s.pixels ? s.sourceVersion : s.sourceVersion + 1,
+        redoStack: pushUndo(s.redoStack, snapshot(s)),
+        ...restore(s, item),
+      };
+    });
+  },
+  redo: () => {
+    set((s) => {
+      const { item, stack } = popUndo(s.redoStack);
+      if (!item) return {};
+      return {
+        redoStack: stack,
+        undoStack: pushUndo(s.undoStack, snapshot(s)),
+        ...restore(s, item),
       };
     });
   },

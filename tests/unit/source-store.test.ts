@@ -54,6 +54,29 @@ describe('source store', () => {
     expect(maskedCount(store().mask)).toBe(0);
   });
 
+  it('redo puts back what undo took, in order; a new edit forgets the undone ones', () => {
+    store().setBrushSize(1);
+    store().beginStroke();
+    store().strokeTo({ x: 2.5, y: 2.5 }, { x: 5.5, y: 2.5 });
+    store().invertMask();
+    expect(maskedCount(store().mask)).toBe(PIXEL_COUNT - 4);
+    store().undo();
+    store().undo();
+    expect(maskedCount(store().mask)).toBe(0);
+    store().redo();
+    expect(maskedCount(store().mask)).toBe(4);
+    store().redo();
+    expect(maskedCount(store().mask)).toBe(PIXEL_COUNT - 4);
+    store().redo(); // nothing left to redo: no change
+    expect(maskedCount(store().mask)).toBe(PIXEL_COUNT - 4);
+    store().undo();
+    expect(maskedCount(store().mask)).toBe(4);
+    store().clearMask();
+    expect(store().redoStack.items).toHaveLength(0);
+    store().redo();
+    expect(maskedCount(store().mask)).toBe(0);
+  });
+
   it('feather changes the effective mask but not the painted one', () => {
     store().setBrushSize(1);
     store().beginStroke();

@@ -19,8 +19,13 @@ void loadModelList(url.model);
 
 // The URL always describes the current settings, so a link reproduces the same images.
 useAppStore.subscribe((state, previous) => {
-  if (state.controls === previous.controls || state.controls.modelId === null) return;
-  window.history.replaceState(null, '', urlWithControls(window.location.href, state.controls));
+  const modelChanged = state.model !== previous.model;
+  if ((state.controls === previous.controls && !modelChanged) || state.controls.modelId === null) {
+    return;
+  }
+  const textModel = state.model?.conditioning === 'text';
+  const href = urlWithControls(window.location.href, state.controls, textModel);
+  window.history.replaceState(null, '', href);
 });
 
 const root = document.getElementById('root');

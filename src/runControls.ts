@@ -50,7 +50,13 @@ export interface RunControls {
   /** Langevin corrector steps after each step (0 = off); Annealed Langevin's steps per level. */
   langevinSteps: number;
   langevinSnr: number;
+  /** Text-conditioned models (the emoji pipeline): what to draw, and what to steer away from. */
+  prompt: string;
+  negativePrompt: string;
 }
+
+/** Longer prompts are cut (the tokenizer keeps far fewer words anyway). */
+export const MAX_PROMPT_CHARS = 500;
 
 export const DEFAULT_CONTROLS: RunControls = {
   modelId: null,
@@ -68,6 +74,8 @@ export const DEFAULT_CONTROLS: RunControls = {
   classifierGuidanceScale: 0,
   langevinSteps: 0,
   langevinSnr: DEFAULT_LANGEVIN_SNR,
+  prompt: 'red heart',
+  negativePrompt: '',
 };
 
 /** Image i gets seed + i (wrapping at 2^32), so one seed names the whole batch. */
@@ -112,6 +120,8 @@ export function buildRunSettings(c: RunControls, source: SourceChoice): RunSetti
     resampleCount: c.resampleCount,
     jumpLength: jumpLengthOf(c),
     classifierGuidanceScale: c.classifierGuidanceScale,
+    prompt: c.prompt,
+    negativePrompt: c.negativePrompt,
   };
 }
 
@@ -148,5 +158,7 @@ export function runPatchOf(
   }
   if (plan.langevinSteps !== old.langevinSteps) patch.langevinSteps = plan.langevinSteps;
   if (plan.langevinSnr !== old.langevinSnr) patch.langevinSnr = plan.langevinSnr;
+  if (after.prompt !== before.prompt) patch.prompt = after.prompt;
+  if (after.negativePrompt !== before.negativePrompt) patch.negativePrompt = after.negativePrompt;
   return patch;
 }

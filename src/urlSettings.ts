@@ -8,6 +8,7 @@ import {
   MAX_CLASSIFIER_GUIDANCE_CONTROL,
   MAX_GUIDANCE,
   MAX_LANGEVIN_STEPS,
+  MAX_PROMPT_CHARS,
   MAX_SEED,
   MAX_STEPS,
   SIGMA_SCHEDULES,
@@ -162,6 +163,18 @@ export function readUrlSettings(search: string): UrlSettings {
     'use a number above 0 and at most 1',
   );
   if (snr !== null) c.langevinSnr = snr;
+  // Any text is a prompt (the tokenizer says which words it knows); only the length is limited.
+  const promptText = (key: string): string | null => {
+    const raw = get(key);
+    if (raw === null) return null;
+    if (raw.length <= MAX_PROMPT_CHARS) return raw;
+    warnings.push(`The ${key} in the URL was cut to its first ${MAX_PROMPT_CHARS} characters.`);
+    return raw.slice(0, MAX_PROMPT_CHARS);
+  };
+  const prompt = promptText('prompt');
+  if (prompt !== null) c.prompt = prompt;
+  const negative = promptText('negative');
+  if (negative !== null) c.negativePrompt = negative;
   const canvas = read(
     'canvas',
     parseCanvasSize,
@@ -182,15 +195,18 @@ export function readUrlSettings(search: string): UrlSettings {
   return out;
 }
 
-/** The URL of the page with these controls in its query (other parameters kept). */
-export function urlWithControls(href: string, controls: RunControls): string {
+/**
+ * The URL of the page with these controls in its query (other parameters kept). `textModel`:
+ * the model reads a prompt (then the prompt is in the link, and the class is not).
+ */
+export function urlWithControls(href: string, controls: RunControls, textModel = false): string {
   const url = new URL(href);
   const set = (key: string, value: string | number | null) => {
     if (value === null) url.searchParams.delete(key);
     else url.searchParams.set(key, String(value));
   };
   set('model', controls.modelId);
-  set('class', controls.classId);
+  set('class', textModel ? null : controls.classId);
   set('sampler', controls.sampler);
   set('steps', controls.steps);
   set('guidance', controls.guidanceScale);
@@ -208,5 +224,8 @@ export function urlWithControls(href: string, controls: RunControls): string {
   const langevinOn = controls.langevinSteps > 0;
   set('langevin', langevinOn ? controls.langevinSteps : null);
   set('snr', langevinOn ? controls.langevinSnr : null);
+  // A text model's link always has its prompt; the negative prompt only when there is one.
+  set('prompt', textModel ? controls.prompt : null);
+  set('negative', textModel && controls.negativePrompt !== '' ? controls.negativePrompt : null);
   return url.href;
 }

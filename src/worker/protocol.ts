@@ -22,6 +22,8 @@ export type RunPatch = Partial<
     | 'classifierGuidanceScale'
     | 'langevinSteps'
     | 'langevinSnr'
+    | 'prompt'
+    | 'negativePrompt'
   >
 > & { inpaint?: RunSettings['inpaint'] };
 
@@ -90,6 +92,11 @@ export interface FrameData {
   sample: ArrayBuffer;
   predictedX0: ViewBytes;
   predictedNoise: ViewBytes;
+  /**
+   * Latent pipelines: the latent x_t itself, its channels as grey quadrants at the image's size
+   * (`sample` and `predictedX0` are then decoded through the VAE). Absent for pixel models.
+   */
+  latent?: ViewBytes;
   /** Time inside the model's forward passes, and for the whole step (with read-back), in ms. */
   modelMs: number;
   totalMs: number;
@@ -107,6 +114,14 @@ export interface ModelInfo {
   imageSize: number;
   channels: number;
   parameterCount: number;
+  /** What the model is conditioned on: a class id (the class menu), or a text prompt. */
+  conditioning?: 'class' | 'text';
+  /** Text models: the tokenizer's words, for suggestions and for showing ignored words. */
+  vocabulary?: string[];
+  /** Text models: the longest prompt in tokens, [BOS] and [EOS] included. */
+  maxPromptTokens?: number;
+  /** Latent pipelines: [height, width, channels] of the latents the run denoises. */
+  latentShape?: [number, number, number];
   /** The training noise schedule (diffusers keys), for the forward-process view. */
   schedule?: {
     num_train_timesteps: number;

@@ -12,6 +12,9 @@ import { windowedRunModel } from '../engine/outpaint/windowedDenoiser';
 import type { NoiseScheduleConfig } from '../engine/schedule/betas';
 import type { SchedulePlan } from '../engine/schedulePlan';
 import { imageToBytes, noiseToBytes } from './frameBytes';
+import { decodeLatents } from '../engine/pipeline/decodeLatents';
+import { latentGridImage } from '../engine/pipeline/sampleSpace';
+import { settingsForModel } from '../engine/pipeline/runInSampleSpace';
 import type {
   FrameCause,
   FrameData,
@@ -125,7 +128,8 @@ export class RunController {
     this.runId = runId;
     if (!this.timedModel) throw new Error('No model is loaded yet');
     try {
-      this.run = new DiffusionRun(this.runModelFor(settings), settings);
+      const mapped = await settingsForModel(settings, this.timedModel);
+      this.run = new DiffusionRun(this.runModelFor(mapped.settings), mapped.settings);
     } catch (err) {
       this.setState('idle');
       throw err;
@@ -184,12 +188,12 @@ export class RunController {
     if (hadRun) this.setState('idle');
   }
 
-  /** Guidance, eta, class and mask act at the next step; sampler/steps/schedule re-plan. */
-  private updateNow(patch: RunPatch): void {
+  /** Guidance, eta, class, prompt and mask act at the next step; sampler/steps/schedule re-plan. */
+  private async updateNow(patch: RunPatch): Promise<void> {
     const run = this.run;
-    if (!run) return;
+    if (!run || !this.timedModel) return;
     const wasDone = run.done;
-    run.update(patch);
+    run.update((await settingsForModel(patch, this.timedModel, run.currentSettings)).settings);
     // DiffusionRun re-plans exactly when these keys are present and the run is not finished.
     if (!needsReplan(patch, run.currentSettings.sampler) || wasDone) {
       // Resampling turned down at the plan's end, with only a jump back left: nothing to do.
@@ -272,6 +276,8 @@ export class RunController {
 
   /** [height, width, channels] of the current run's images: the canvas when it outpaints. */
   private runImageShape(): readonly [number, number, number] {
+    const space = this.model!.latentSpace;
+    if (space) return space.pixelShape;
     const [height, width, channels] = this.model!.denoiser.imageShape;
     const canvas = this.run?.currentSettings.outpaint;
     return canvas ? [canvas.height, canvas.width, channels] : [height, width, channels];
@@ -342,12 +348,28 @@ export class RunController {
     this.modelMs = 0;
     const stepFrame = await run.stepAsync();
     this.index++;
-    const frame = this.encode(stepFrame, t0, cause);
+    const frame = await this.encode(stepFrame, t0, cause);
     this.path.push(frame);
     return frame;
   }
 
-  private encode(f: StepFrame, t0: number, cause: FrameCause): FrameData {
+  private async encode(f: StepFrame, t0: number, cause: FrameCause): Promise<FrameData> {
+    const settings = this.run!.currentSettings;
+    const buffer = (bytes: Uint8Array) => bytes.buffer as ArrayBuffer;
+    const space = this.model!.latentSpace;
+    if (space) {
+      // The latents themselves are shown as a grid; x_t and x_0 through the VAE decoder.
+      const batch = settings.seeds.length;
+      const grid = (v: Float32Array) => latentGridImage(v, batch, space.latentShape, space.pixelShape);
+      const latent = buffer(imageToBytes(grid(f.sample)));
+      const noise = buffer(noiseToBytes(grid(f.predictedNoise)));
+      const [sample, predictedX0] = await decodeLatents(space, batch, [f.sample, f.predictedX0]);
+      return { ...this.frameOf({ ...f, sample, predictedX0 }, t0, cause, noise), latent };
+    }
+    return this.frameOf(f, t0, cause, buffer(noiseToBytes(f.predictedNoise)));
+  }
+
+  private frameOf(f: StepFrame, t0: number, cause: FrameCause, noise: ArrayBuffer): FrameData {
     const settings = this.run!.currentSettings;
     const [height, width, channels] = this.runImageShape();
     const buffer = (bytes: Uint8Array) => bytes.buffer as ArrayBuffer;
@@ -364,7 +386,7 @@ export class RunController {
       channels,
       sample: buffer(imageToBytes(f.sample)),
       predictedX0: buffer(imageToBytes(f.predictedX0)),
-      predictedNoise: buffer(noiseToBytes(f.predictedNoise)),
+      predictedNoise: noise,
       modelMs: this.modelMs,
       totalMs: this.now() - t0,
       numTensors: tf.memory().numTensors,
@@ -385,6 +407,10 @@ export class RunController {
           ? plan.sigmas[planIndex]
           : sigmaAtTimestep(this.model!.scheduleConfig as unknown as NoiseScheduleConfig, timestep);
     const [height, width, channels] = this.runImageShape();
+    const start = await run.displaySampleAsync();
+    const space = this.model!.latentSpace;
+    const batch = run.currentSettings.seeds.length;
+    const shown = space ? (await decodeLatents(space, batch, [start]))[0] : start;
     return {
       runId: this.runId,
       index: 0,
@@ -396,9 +422,13 @@ export class RunController {
       height,
       width,
       channels,
-      sample: imageToBytes(await run.displaySampleAsync()).buffer as ArrayBuffer,
+      sample: imageToBytes(shown).buffer as ArrayBuffer,
       predictedX0: null,
       predictedNoise: null,
+      ...(space && {
+        latent: imageToBytes(latentGridImage(start, batch, space.latentShape, space.pixelShape))
+          .buffer as ArrayBuffer,
+      }),
       modelMs: 0,
       totalMs: 0,
       numTensors: tf.memory().numTensors,
@@ -417,8 +447,10 @@ export class RunController {
       sample: frame.sample.slice(0),
       predictedX0: copy(frame.predictedX0),
       predictedNoise: copy(frame.predictedNoise),
+      ...(frame.latent !== undefined && { latent: copy(frame.latent) }),
     };
-    const transfer = [message.sample, message.predictedX0, message.predictedNoise].filter(
+    const views = [message.sample, message.predictedX0, message.predictedNoise, message.latent];
+    const transfer = views.filter(
       (b): b is ArrayBuffer => b !== null,
     );
     this.post(message, transfer);

@@ -6,6 +6,7 @@ import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 import { withClassifierGuidance, type ClassifierGuide } from '../classifierGuidance';
 import { guidedModelOutput, impliedViews, type DenoiseModel } from '../denoiser';
 import { langevinStep } from '../langevin';
+import type { LatentSpace, TextConditioner } from '../pipeline/sampleSpace';
 import { convertSample, sampleSpaceOf, sigmaAtTimestep, beginIndexAtOrBelow } from '../replan';
 import { BatchNoise } from '../rng';
 import { makeNoiseTables, type NoiseScheduleConfig } from '../schedule/betas';
@@ -80,6 +81,10 @@ export interface RunModel {
   /** The model's training noise schedule, diffusers keys (num_train_timesteps, beta_schedule, ...). */
   scheduleConfig: Record<string, unknown>;
   classifier?: ClassifierSlot;
+  /** Latent pipelines: the run denoises latents; sources, masks and frames map through this. */
+  latentSpace?: LatentSpace;
+  /** Text-conditioned pipelines: the prompt the denoiser carries (class 0 = the prompt). */
+  textConditioner?: TextConditioner;
 }
 
 export class DiffusionRun {

@@ -60,6 +60,9 @@ export interface RunSettings {
   langevinSteps?: number;
   /** The corrector's target signal-to-noise ratio, which sets its step size (default 0.16). */
   langevinSnr?: number;
+  /** Text-conditioned pipelines: the prompt, and the negative prompt that replaces "" in CFG. */
+  prompt?: string;
+  negativePrompt?: string;
 }
 
 export const MAX_CLASSIFIER_GUIDANCE = 100;

@@ -1,5 +1,6 @@
 import { BackendStatus } from './BackendStatus';
 import { BatchPicker } from './batch/BatchPicker';
+import { CompareTools } from './compare/CompareTools';
 import { Controls } from './Controls';
 import { ElboPanel } from './elbo/ElboPanel';
 import { FrameViews } from './FrameViews';
@@ -42,6 +43,7 @@ export function App() {
           </p>
           <RunSchedule />
           <ElboPanel />
+          <CompareTools />
         </section>
         <SourceEditor />
       </main>

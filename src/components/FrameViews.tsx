@@ -16,14 +16,20 @@ function scoreDirection(noise: ViewBytes): ViewBytes {
   return out.buffer;
 }
 
-/** The views of the frame the timeline points at. */
+/**
+ * The model's other views of the frame the timeline points at; x_t itself is the main view
+ * (layout/MainView).
+ */
 export function FrameViews() {
   const frame = useAppStore((s) => s.frames[s.currentFrame] ?? null);
   const noise = frame?.predictedNoise ?? null;
   const score = useMemo(() => scoreDirection(noise), [noise]);
   return (
     <section className="frame-views" aria-label="Views">
-      <ViewCanvas label="Noisy sample x_t" frame={frame} bytes={frame?.sample ?? null} />
+      {/* Latent pipelines: x_t as the U-Net sees it (the main view shows it decoded). */}
+      {frame?.latent !== undefined && (
+        <ViewCanvas label="Latent x_t" frame={frame} bytes={frame.latent} />
+      )}
       <ViewCanvas label="Predicted x_0" frame={frame} bytes={frame?.predictedX0 ?? null} />
       <ViewCanvas label="Predicted noise" frame={frame} bytes={noise} />
       <ViewCanvas label="Score direction −ε/σ_t" frame={frame} bytes={score} />

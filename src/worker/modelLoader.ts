@@ -14,6 +14,7 @@ import type { DenoiseModel } from '../engine/denoiser';
 import type { ClassifierSlot, RunModel } from '../engine/run/diffusionRun';
 import { CLASSIFIER_LOADING, classifierUrlFor, loadClassifierInto } from './classifierLoader';
 import type { ModelInfo } from './protocol';
+import { isPipelineCard, loadWorkerPipeline } from './pipelineLoader';
 import { openWeightsCache, readCachedWeights, storeWeights } from './weightsCache';
 
 export interface LoadedWorkerModel {
@@ -119,7 +120,7 @@ export function checkCardFitsListing(card: ModelCard, id: string, cardUrl: strin
   }
 }
 
-async function fetchCard(id: string, cardUrl: string): Promise<ModelCard> {
+async function fetchCardJson(cardUrl: string): Promise<unknown> {
   const response = await fetchOk(cardUrl);
   const bytes = await readBody(
     cardUrl,
@@ -127,15 +128,11 @@ async function fetchCard(id: string, cardUrl: string): Promise<ModelCard> {
     MAX_CARD_BYTES,
     (n) => `is ${n} bytes; a model card is at most ${MAX_CARD_BYTES}`,
   );
-  let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder().decode(bytes));
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch (err) {
     throw new ModelLoadError(cardUrl, `is not valid JSON (${(err as Error).message})`);
   }
-  const card = parseModelCard(json, cardUrl);
-  checkCardFitsListing(card, id, cardUrl);
-  return card;
 }
 
 export async function loadWorkerModel(
@@ -145,7 +142,20 @@ export async function loadWorkerModel(
 ): Promise<LoadedWorkerModel> {
   const base = url.endsWith('/') ? url : `${url}/`;
   const cardUrl = `${base}card.json`;
-  const card = await fetchCard(id, cardUrl);
+  const json = await fetchCardJson(cardUrl);
+  // A pipeline (text encoder, U-Net, autoencoder, ...) has its own loader and the same result.
+  if (isPipelineCard(json)) {
+    const id_ = (json as { id?: unknown }).id;
+    if (id_ !== id) {
+      throw new ModelLoadError(
+        cardUrl,
+        `is the card of model "${String(id_)}", but the model list names it "${id}"`,
+      );
+    }
+    return loadWorkerPipeline(id, base, json, onProgress);
+  }
+  const card = parseModelCard(json, cardUrl);
+  checkCardFitsListing(card, id, cardUrl);
   const weightsUrl = `${base}${card.weights.file}`;
   const expected = card.weights.byte_length;
   const names = { cardFile: cardUrl, weightsFile: weightsUrl };

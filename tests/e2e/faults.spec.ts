@@ -189,19 +189,19 @@ test.describe('model files', () => {
     await expect(
       alertWith(
         page,
-        'Ignored model="nope" in the URL: no such model (mnist, fashion-mnist, mnist-linear, ghost).',
+        'Ignored model="nope" in the URL: no such model (mnist, fashion-mnist, mnist-linear, emoji, ghost).',
       ),
     ).toBeVisible();
     await expect(
       alertWith(
         page,
-        'Skipped model 5 of /models/index.json: its id "../../etc" is not a model id.',
+        'Skipped model 6 of /models/index.json: its id "../../etc" is not a model id.',
       ),
     ).toBeVisible();
     await expect(
       alertWith(
         page,
-        'Skipped model 6 of /models/index.json: model "elsewhere" lies on another site.',
+        'Skipped model 7 of /models/index.json: model "elsewhere" lies on another site.',
       ),
     ).toBeVisible();
     await expect(modelSelect(page)).toHaveValue('mnist');

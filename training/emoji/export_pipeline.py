@@ -256,6 +256,7 @@ def main(argv=None):
                           "config": "tokenizer/tokenizer_config.json", "vocab_size": len(tokenizer.vocab),
                           "max_length": tokenizer.max_length},
             "vae": {"class_name": "EmojiAutoencoderKL", "config": "vae/config.json", "card": "vae/card.json",
+                    "parameter_count": vae_card.get("parameter_count"),
                     "weights": {"file": "vae/" + common.WEIGHTS_NAME, "dtype": "float16", "byte_length": len(vae_blob),
                                 "sha256": hashlib.sha256(vae_blob).hexdigest()}},
             "scheduler": {"class_name": "DDPMScheduler", "config": "scheduler/scheduler_config.json"},

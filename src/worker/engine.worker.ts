@@ -248,6 +248,14 @@ async function elbo(message: ToWorker & { type: 'elbo' }): Promise<void> {
   const { requestId } = message;
   try {
     if (!model) throw new Error('no model is loaded');
+    if (model.runModel.latentSpace) {
+      // Bits per dimension count pixels under a discretised Gaussian decoder; a latent pipeline's
+      // bound would need the autoencoder's likelihood too, which it was not trained to give.
+      throw new Error(
+        `the ELBO in bits per pixel dimension is for pixel-space models; "${model.info.name}" ` +
+          'denoises autoencoder latents, so its bound is not comparable. Choose an MNIST model.',
+      );
+    }
     const { denoiser, scheduleConfig } = model.runModel;
     const report = await computeElboReport(denoiser, scheduleConfig, message.request, {
       yieldNow: () => new Promise((resolve) => deferElbo(resolve)),

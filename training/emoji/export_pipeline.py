@@ -88,7 +88,7 @@ def split_state(state):
 @torch.no_grad()
 def validation_loss(unet, text_encoder, tokenizer, z0_held, captions):
     """v-MSE on held-out latents (posterior means) with fixed noise, timesteps and their exact captions."""
-    abar = torch.tensor(alphas_cumprod(1000, "squaredcos_cap_v2"), dtype=torch.float32)
+    abar = torch.as_tensor(alphas_cumprod(1000, "squaredcos_cap_v2"), dtype=torch.float32)
     gen = torch.Generator().manual_seed(7)
     ctx = text_encoder(torch.tensor(tokenizer(captions)))
     ctx_uncond = text_encoder(torch.tensor(tokenizer([""] * len(captions))))

@@ -30,7 +30,7 @@ class Pipeline:
     def __init__(self, unet, text_encoder, tokenizer, vae, lat_mean, lat_std):
         self.unet, self.text_encoder, self.tokenizer, self.vae = unet, text_encoder, tokenizer, vae
         self.lat_mean, self.lat_std = lat_mean.view(1, -1, 1, 1), lat_std.view(1, -1, 1, 1)
-        self.abar = torch.tensor(alphas_cumprod(1000, "squaredcos_cap_v2"), dtype=torch.float32)
+        self.abar = torch.as_tensor(alphas_cumprod(1000, "squaredcos_cap_v2"), dtype=torch.float32)
 
     @classmethod
     def load(cls, source=None):

@@ -165,7 +165,7 @@ def main(argv=None):
     train_model = model
     if world > 1:
         train_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if device.type == "cuda" else None)
-    abar = torch.tensor(alphas_cumprod(1000, "squaredcos_cap_v2"), dtype=torch.float32, device=device)
+    abar = torch.as_tensor(alphas_cumprod(1000, "squaredcos_cap_v2"), dtype=torch.float32).to(device)
 
     hardware = common.hardware_description(device, world)
     run = {"hardware": hardware, "from_step": step, "batch": args.batch * world, "lr": args.lr}

@@ -131,6 +131,7 @@ def contact_sheet(path, low, bic, ours, high, n=8):
     """Rows: input (pixel-repeated to 64x64), bicubic, ours, real; n held-out images as columns, 2 px gaps."""
     from PIL import Image
 
+    n = min(n, low.shape[0])
     rows = [sr_common.nearest(low[:n]), bic[:n], ours[:n], high[:n]]
     gap, size = 2, 64
     sheet = np.full((4 * size + 5 * gap, n * size + (n + 1) * gap, 3), 255, np.uint8)
@@ -173,6 +174,28 @@ def parity_fixture(model, low_held):
     }
 
 
+def write_examples(out_dir, low, meta, n=8):
+    """examples.png (n held-out 32x32 pictures in a row, never seen in training) and examples.json,
+    the Upscale panel's examples: the first held-out picture of each of the first n emoji, so both
+    styles appear as the split has them."""
+    from PIL import Image
+
+    picks, seen = [], set()
+    for i, hexcode in enumerate(meta["hexcode"]):
+        if hexcode.split("-")[0] not in seen:
+            seen.add(hexcode.split("-")[0])
+            picks.append(i)
+        if len(picks) == n:
+            break
+    cells = sr_common.to_u8(low[picks]).permute(0, 2, 3, 1).numpy().astype(np.uint8)
+    Image.fromarray(np.concatenate(list(cells), axis=1)).save(os.path.join(out_dir, "examples.png"), optimize=True)
+    labels = [f"{meta['caption'][i]} ({'Twemoji' if meta['style'][i] == 'twitter' else 'Noto'})" for i in picks]
+    write_json(os.path.join(out_dir, "examples.json"), {
+        "sprite": "examples.png", "cell": int(low.shape[-1]), "labels": labels,
+        "note": "held-out 32x32 emoji (2x2 area average of the 64x64 composite on white), not seen in training",
+    })
+
+
 def write_json(path, obj, indent=1):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
@@ -195,6 +218,7 @@ def main(argv=None):
     model.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in half.items()})
 
     high, low, meta = sr_common.load_pairs("held_out", args.data_dir)
+    all_low, all_meta = low, meta
     styles = meta["style"]
     if args.limit:
         high, low, styles = high[: args.limit], low[: args.limit], styles[: args.limit]
@@ -286,6 +310,7 @@ def main(argv=None):
             card[key] = old_card[key]
     write_json(card_path, card)
     contact_sheet(args.sheet, low, sr_common.bicubic(low), ours, high)
+    write_examples(out, all_low, all_meta)
     write_json(args.fixture, parity_fixture(model, low), indent=None)
     print(f"exported {path} (step {ckpt['step']}) -> {out}: held-out PSNR {quality['psnr_held_out_db']} dB "
           f"(bicubic {quality['bicubic_psnr_held_out_db']}), SSIM {quality['ssim_held_out']} "

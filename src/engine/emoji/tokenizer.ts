@@ -1,0 +1,85 @@
+// The emoji pipeline's word tokenizer, rule for rule as training/emoji/tokenizer.py (the vocabulary
+// travels as tokenizer/vocab.json): lower-case, Unicode NFKD with combining marks removed ("piñata"
+// is "pinata"), split on anything that is not a-z or 0-9; each known word is one token, unknown
+// words are dropped and reported; [BOS] words [EOS] padded with [PAD] to maxLength; more known
+// words than fit keep the first maxLength - 2 and report the truncation. The empty prompt,
+// [BOS][EOS][PAD]..., is the unconditional input of classifier-free guidance.
+
+export const SPECIAL_TOKENS = ['[PAD]', '[BOS]', '[EOS]', '[UNK]'] as const;
+export const PAD_ID = 0;
+export const BOS_ID = 1;
+export const EOS_ID = 2;
+
+export interface TokenizedPrompt {
+  /** maxLength token ids. */
+  ids: number[];
+  /** Known words that made it into ids, in order. */
+  words: string[];
+  /** Words not in the vocabulary (dropped), in order, repeats kept. */
+  unknown: string[];
+  /** More known words than fit: the ones past maxLength - 2 were cut. */
+  truncated: boolean;
+}
+
+// Python's unicodedata.combining(ch) != 0 is "canonical combining class not 0"; JS has no such
+// property, so General_Category Mark stands in. They differ only for marks of class 0 (e.g. U+034F),
+// which Python keeps and which then split words like any other non-[a-z0-9] character.
+const COMBINING_MARK = /\p{M}/gu;
+const SEPARATOR = /[^a-z0-9]+/;
+
+/** The words of a text, exactly as tokenizer.py's words_of. */
+export function wordsOf(text: string): string[] {
+  const folded = text.toLowerCase().normalize('NFKD').replace(COMBINING_MARK, '');
+  return folded.split(SEPARATOR).filter((w) => w !== '');
+}
+
+export class WordTokenizer {
+  readonly vocab: readonly string[];
+  readonly maxLength: number;
+  private readonly ids = new Map<string, number>();
+  /** Ordinary words (no special tokens), for suggestions. */
+  private readonly words: string[];
+
+  constructor(vocab: readonly string[], maxLength: number) {
+    if (maxLength < 2) throw new Error(`maxLength ${maxLength} leaves no room for [BOS] and [EOS]`);
+    this.vocab = vocab;
+    this.maxLength = maxLength;
+    vocab.forEach((w, i) => {
+      if (!this.ids.has(w)) this.ids.set(w, i);
+    });
+    const special = new Set<string>(SPECIAL_TOKENS);
+    this.words = vocab.filter((w) => !special.has(w));
+  }
+
+  get vocabSize(): number {
+    return this.vocab.length;
+  }
+
+  has(word: string): boolean {
+    return this.ids.has(word);
+  }
+
+  encode(text: string): TokenizedPrompt {
+    const known: string[] = [];
+    const unknown: string[] = [];
+    for (const w of wordsOf(text)) (this.ids.has(w) ? known : unknown).push(w);
+    const room = this.maxLength - 2;
+    const kept = known.slice(0, room);
+    const ids = [BOS_ID, ...kept.map((w) => this.ids.get(w) as number), EOS_ID];
+    while (ids.length < this.maxLength) ids.push(PAD_ID);
+    return { ids, words: kept, unknown, truncated: known.length > room };
+  }
+
+  /**
+   * Vocabulary words that complete `prefix` (the word being typed, normalised like a prompt; of
+   * several words the last counts): an exact match first, then shorter words, then alphabetical.
+   */
+  suggest(prefix: string, limit = 8): string[] {
+    const words = wordsOf(prefix);
+    const stem = words.length ? words[words.length - 1] : '';
+    if (stem === '' || limit <= 0) return [];
+    const matches = this.words.filter((w) => w.startsWith(stem));
+    matches.sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+    return matches.slice(0, limit);
+  }
+}

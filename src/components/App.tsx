@@ -4,48 +4,86 @@ import { CompareTools } from './compare/CompareTools';
 import { Controls } from './Controls';
 import { ElboPanel } from './elbo/ElboPanel';
 import { FrameViews } from './FrameViews';
+import { MainView } from './layout/MainView';
+import { Panel } from './layout/Panel';
+import { useMaskKeys } from './layout/useMaskKeys';
 import { Messages } from './Messages';
 import { OutpaintPanel } from './outpaint/OutpaintPanel';
+import { UpscalePanel } from './upscale/UpscalePanel';
 import { RunButtons } from './RunButtons';
 import { RunSchedule } from './RunSchedule';
-import { SourceEditor } from './source/SourceEditor';
+import { MaskTools } from './source/MaskTools';
+import { ModelForwardProcess, SourceEditor } from './source/SourceEditor';
 import { StepReadout } from './StepReadout';
+import { TheoryControls } from './TheoryControls';
 import { Timeline } from './Timeline';
 import { TrainView } from './train/TrainView';
 import { ViewTabs, useAppView } from './train/ViewTabs';
 import { useRunKeys } from './useRunKeys';
 
+/**
+ * The workspace, in the shape image tools have: the run's settings on the left, the image in the
+ * middle with the run buttons, mask tools and timeline around it, secondary panels on the right.
+ * On a phone the three stack, the image first (styles.css).
+ */
 export function App() {
   useRunKeys();
+  useMaskKeys();
   const view = useAppView((s) => s.view);
   return (
     <div className="app">
       <header className="app-header">
         <h1>Diffusion Playground</h1>
         <p className="tagline">Real scheduler math from diffusers, running in your browser.</p>
+        <ViewTabs />
         <BackendStatus />
       </header>
       <Messages />
-      <ViewTabs />
       {/* Hidden, not unmounted: an image run keeps its frames while the Train view is shown. */}
-      {view === 'train' && <TrainView />}
-      <main hidden={view !== 'generate'}>
-        <section className="playground" aria-label="Playground">
+      {view === 'train' && (
+        <div className="train-area">
+          <TrainView />
+        </div>
+      )}
+      <main className="workspace" hidden={view !== 'generate'}>
+        <aside className="workspace-settings" aria-label="Settings">
           <Controls />
+        </aside>
+        <section className="workspace-centre playground" aria-label="Playground">
           <RunButtons />
-          <OutpaintPanel />
+          <MaskTools />
+          <MainView />
           <StepReadout />
-          <FrameViews />
-          <BatchPicker />
           <Timeline />
           <p className="keys-hint">
-            Keys: <kbd>Space</kbd> play/pause · <kbd>→</kbd> step · <kbd>←</kbd> step back
+            Keys: <kbd>Space</kbd> play/pause · <kbd>→</kbd> step · <kbd>←</kbd> step back ·{' '}
+            <kbd>[</kbd> <kbd>]</kbd> brush size · <kbd>Ctrl</kbd>+<kbd>Z</kbd> undo
           </p>
-          <RunSchedule />
+        </section>
+        <aside className="workspace-panels" aria-label="Panels">
+          <Panel title="Source image" openOnPhone>
+            <SourceEditor />
+          </Panel>
+          <BatchPicker />
+          <Panel title="Predicted x₀, noise and score">
+            <FrameViews />
+          </Panel>
+          <Panel title="Schedule">
+            <RunSchedule />
+          </Panel>
+          <Panel title="Classifier guidance and Langevin">
+            <div className="controls">
+              <TheoryControls />
+            </div>
+          </Panel>
+          <Panel title="Forward process">
+            <ModelForwardProcess />
+          </Panel>
+          <UpscalePanel />
+          <OutpaintPanel />
           <ElboPanel />
           <CompareTools />
-        </section>
-        <SourceEditor />
+        </aside>
       </main>
     </div>
   );

@@ -1,3 +1,4 @@
+import { useId } from 'react';
 import type { AdapterReport } from '../engine/backend';
 import { BACKENDS, isBackendName } from '../engine/backendNames';
 import { startEngine } from '../engineClient';
@@ -16,6 +17,7 @@ export function BackendStatus() {
   const engine = useAppStore((s) => s.engine);
   const choice = useAppStore((s) => s.backendChoice);
   const setChoice = useAppStore((s) => s.setBackendChoice);
+  const id = useId();
 
   const onChange = (value: string) => {
     const next = isBackendName(value) ? value : null;
@@ -29,17 +31,15 @@ export function BackendStatus() {
 
   return (
     <section className="backend-status" aria-label="Engine status">
-      <label>
-        Backend{' '}
-        <select value={choice ?? 'auto'} onChange={(e) => onChange(e.target.value)}>
-          <option value="auto">Automatic</option>
-          {BACKENDS.map((b) => (
-            <option key={b} value={b}>
-              {b}
-            </option>
-          ))}
-        </select>
-      </label>
+      <label htmlFor={id}>Backend</label>
+      <select id={id} value={choice ?? 'auto'} onChange={(e) => onChange(e.target.value)}>
+        <option value="auto">Automatic</option>
+        {BACKENDS.map((b) => (
+          <option key={b} value={b}>
+            {b}
+          </option>
+        ))}
+      </select>
       <output
         data-testid="backend-name"
         data-state={engine.state}

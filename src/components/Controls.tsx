@@ -15,8 +15,10 @@ import {
 } from '../runControls';
 import { useAppStore } from '../store';
 import { ModelDownload } from './download/ModelDownload';
+import { SelectField } from './Field';
 import { NumberField } from './NumberField';
-import { TheoryControls } from './TheoryControls';
+import { PromptFields } from './prompt/PromptFields';
+import { SliderField } from './SliderField';
 
 const SCHEDULE_LABELS: Record<SigmaSchedule, string> = {
   default: 'Default (the sampler’s own)',
@@ -25,8 +27,11 @@ const SCHEDULE_LABELS: Record<SigmaSchedule, string> = {
 };
 
 /**
- * The run's settings. During a run, guidance, eta, class, sampler, steps, spacing and schedule
- * apply from the next step on; seed, batch size and model apply to the next run.
+ * The run's main settings, in the order a person reaches for them: what to draw (model, class or
+ * prompt), how hard to follow it and how long to take (guidance, steps), then how. During a run,
+ * guidance, eta, class, sampler, steps, spacing and schedule apply from the next step on; seed,
+ * batch size and model apply to the next run. The theory knobs (classifier guidance, Langevin)
+ * live in their own panel beside the view.
  */
 export function Controls() {
   const controls = useAppStore((s) => s.controls);
@@ -35,23 +40,23 @@ export function Controls() {
 
   return (
     <section className="controls run-controls" aria-label="Controls">
-      <label>
-        Model
-        <select
-          value={controls.modelId ?? ''}
-          onChange={(e) => changeControls({ modelId: e.target.value })}
-        >
-          {models.map((m) => (
-            <option key={m.id} value={m.id}>
-              {m.name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <SelectField
+        label="Model"
+        value={controls.modelId ?? ''}
+        onChange={(e) => changeControls({ modelId: e.target.value })}
+      >
+        {models.map((m) => (
+          <option key={m.id} value={m.id}>
+            {m.name}
+          </option>
+        ))}
+      </SelectField>
       <ModelDownload />
-      <label>
-        Class
-        <select
+      {model?.conditioning === 'text' ? (
+        <PromptFields />
+      ) : (
+        <SelectField
+          label="Class"
           value={controls.classId}
           disabled={!model}
           onChange={(e) => changeControls({ classId: Number(e.target.value) })}
@@ -62,56 +67,9 @@ export function Controls() {
             </option>
           ))}
           {model && <option value={model.nullClassId}>None (unconditional)</option>}
-        </select>
-      </label>
-      <label>
-        Sampler
-        <select
-          value={controls.sampler}
-          onChange={(e) => changeControls({ sampler: e.target.value })}
-        >
-          {SAMPLER_PRESETS.map((p) => (
-            <option key={p.name} value={p.name}>
-              {p.name}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Schedule
-        <select
-          value={controls.sigmaSchedule}
-          onChange={(e) => changeControls({ sigmaSchedule: e.target.value as SigmaSchedule })}
-        >
-          {SIGMA_SCHEDULES.map((s) => (
-            <option key={s} value={s}>
-              {SCHEDULE_LABELS[s]}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Spacing
-        <select
-          value={controls.spacing}
-          onChange={(e) => changeControls({ spacing: e.target.value as SpacingChoice })}
-        >
-          {SPACING_CHOICES.map((s) => (
-            <option key={s} value={s}>
-              {s === 'default' ? 'Default (the model’s)' : s}
-            </option>
-          ))}
-        </select>
-      </label>
-      <NumberField
-        label="Steps"
-        value={controls.steps}
-        min={1}
-        max={MAX_STEPS}
-        integer
-        onCommit={(steps) => changeControls({ steps })}
-      />
-      <NumberField
+        </SelectField>
+      )}
+      <SliderField
         label="Guidance scale"
         value={controls.guidanceScale}
         min={0}
@@ -119,7 +77,26 @@ export function Controls() {
         step={0.5}
         onCommit={(guidanceScale) => changeControls({ guidanceScale })}
       />
-      <TheoryControls />
+      <SliderField
+        label="Steps"
+        value={controls.steps}
+        min={1}
+        max={MAX_STEPS}
+        integer
+        commitOnRelease
+        onCommit={(steps) => changeControls({ steps })}
+      />
+      <SelectField
+        label="Sampler"
+        value={controls.sampler}
+        onChange={(e) => changeControls({ sampler: e.target.value })}
+      >
+        {SAMPLER_PRESETS.map((p) => (
+          <option key={p.name} value={p.name}>
+            {p.name}
+          </option>
+        ))}
+      </SelectField>
       {usesEta(controls.sampler) && (
         <NumberField
           label="Eta"
@@ -143,19 +120,39 @@ export function Controls() {
           Randomise seed
         </button>
       </div>
-      <label>
-        Batch size
-        <select
-          value={controls.batchSize}
-          onChange={(e) => changeControls({ batchSize: Number(e.target.value) as BatchSize })}
-        >
-          {BATCH_SIZES.map((b) => (
-            <option key={b} value={b}>
-              {b}
-            </option>
-          ))}
-        </select>
-      </label>
+      <SelectField
+        label="Batch size"
+        value={controls.batchSize}
+        onChange={(e) => changeControls({ batchSize: Number(e.target.value) as BatchSize })}
+      >
+        {BATCH_SIZES.map((b) => (
+          <option key={b} value={b}>
+            {b}
+          </option>
+        ))}
+      </SelectField>
+      <SelectField
+        label="Schedule"
+        value={controls.sigmaSchedule}
+        onChange={(e) => changeControls({ sigmaSchedule: e.target.value as SigmaSchedule })}
+      >
+        {SIGMA_SCHEDULES.map((s) => (
+          <option key={s} value={s}>
+            {SCHEDULE_LABELS[s]}
+          </option>
+        ))}
+      </SelectField>
+      <SelectField
+        label="Spacing"
+        value={controls.spacing}
+        onChange={(e) => changeControls({ spacing: e.target.value as SpacingChoice })}
+      >
+        {SPACING_CHOICES.map((s) => (
+          <option key={s} value={s}>
+            {s === 'default' ? 'Default (the model’s)' : s}
+          </option>
+        ))}
+      </SelectField>
     </section>
   );
 }

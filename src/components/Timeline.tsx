@@ -1,3 +1,4 @@
+import { useId } from 'react';
 import { useAppStore } from '../store';
 
 /** Scrubs through the frames received so far; any earlier frame can be shown again. */
@@ -5,10 +6,12 @@ export function Timeline() {
   const count = useAppStore((s) => s.frames.length);
   const current = useAppStore((s) => s.currentFrame);
   const showFrame = useAppStore((s) => s.showFrame);
+  const id = useId();
   return (
-    <label className="timeline">
-      Timeline
+    <div className="timeline">
+      <label htmlFor={id}>Timeline</label>
       <input
+        id={id}
         type="range"
         min={0}
         max={Math.max(0, count - 1)}
@@ -17,9 +20,9 @@ export function Timeline() {
         disabled={count < 2}
         onChange={(e) => showFrame(Number(e.target.value))}
       />
-      <span className="timeline-count">
+      <output htmlFor={id} className="timeline-count">
         frame {count === 0 ? 0 : current + 1} of {count}
-      </span>
-    </label>
+      </output>
+    </div>
   );
 }

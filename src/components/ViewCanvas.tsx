@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, type CSSProperties } from 'react';
 import { gridLayout, gridPixels } from '../gridImage';
 import type { FrameData, ViewBytes } from '../worker/protocol';
 
@@ -16,15 +16,20 @@ function displaySize(frame: FrameData | null): { width: number; height: number }
 /**
  * One view of the batch (x_t, predicted x_0 or predicted noise) on a canvas of the images' own
  * size (the model's, or an outpainting canvas), enlarged by CSS with pixelated rendering.
+ * `style` sizes and places it instead (the main view); `bare` leaves out the caption.
  */
 export function ViewCanvas({
   label,
   frame,
   bytes,
+  style,
+  bare = false,
 }: {
   label: string;
   frame: FrameData | null;
   bytes: ViewBytes;
+  style?: CSSProperties;
+  bare?: boolean;
 }) {
   const canvas = useRef<HTMLCanvasElement>(null);
 
@@ -48,18 +53,22 @@ export function ViewCanvas({
     context.putImageData(new ImageData(rgba, layout.width, layout.height), 0, 0);
   }, [frame, bytes]);
 
+  const view = (
+    <canvas
+      ref={canvas}
+      className="view-canvas"
+      style={style ?? displaySize(frame)}
+      width={28}
+      height={28}
+      role="img"
+      aria-label={label}
+      data-empty={!frame || !bytes}
+    />
+  );
+  if (bare) return view;
   return (
     <figure className="view">
-      <canvas
-        ref={canvas}
-        className="view-canvas"
-        style={displaySize(frame)}
-        width={28}
-        height={28}
-        role="img"
-        aria-label={label}
-        data-empty={!frame || !bytes}
-      />
+      {view}
       <figcaption>{label}</figcaption>
     </figure>
   );

@@ -1,6 +1,6 @@
 // The forward process on the user's source: x_t ~ q(x_t | x_0) for any t, with the noise drawn
 // by the engine's seeded RNG, so a seed shows the same noise here as in a run.
-import { useMemo, useState } from 'react';
+import { useId, useMemo, useState } from 'react';
 import { Xoshiro128, gaussianArray } from '../../engine/gaussian';
 import type { NoiseScheduleConfig } from '../../engine/schedule/betas';
 import {
@@ -25,6 +25,8 @@ export function ForwardProcessView({
   const pixels = useSourceStore((s) => s.pixels);
   const [timestep, setTimestep] = useState(500);
   const [seed, setSeed] = useState(0);
+  const timestepId = useId();
+  const seedId = useId();
   const alphasCumprod = alphasCumprodFor(schedule);
   const maxT = alphasCumprod.length - 1;
   const t = Math.min(timestep, maxT);
@@ -54,9 +56,10 @@ export function ForwardProcessView({
           data-ready={pixels && noise ? 'true' : 'false'}
         />
         <div className="controls forward-controls">
-          <label>
-            Forward timestep
+          <div className="field">
+            <label htmlFor={timestepId}>Forward timestep</label>
             <input
+              id={timestepId}
               type="range"
               min={0}
               max={maxT}
@@ -64,11 +67,15 @@ export function ForwardProcessView({
               value={t}
               onChange={(e) => setTimestep(Number(e.target.value))}
             />
-            <output>t = {t}</output>
-          </label>
-          <label title="Seed of the noise ε, drawn with the engine's RNG (the same ε an image with this seed starts from in a run)">
-            Noise draw
+            <output htmlFor={timestepId}>t = {t}</output>
+          </div>
+          <div
+            className="field"
+            title="Seed of the noise ε, drawn with the engine's RNG (the same ε an image with this seed starts from in a run)"
+          >
+            <label htmlFor={seedId}>Noise draw</label>
             <input
+              id={seedId}
               type="number"
               min={0}
               max={4294967295}
@@ -79,7 +86,7 @@ export function ForwardProcessView({
                 if (Number.isInteger(v) && v >= 0 && v < 2 ** 32) setSeed(v);
               }}
             />
-          </label>
+          </div>
           <dl className="forward-stats">
             <dt>ᾱ_t</dt>
             <dd data-testid="forward-alpha-bar">{formatNumber(stats.alphaBar)}</dd>

@@ -1,23 +1,51 @@
 // The painting surface: the source with the mask over it. Brush and Eraser paint the mask, Draw
 // paints white onto the source itself. Mouse, pen and touch all arrive as pointer events; the
 // pointer is captured so a stroke that leaves the canvas keeps going until release.
-import { useMemo, useRef, type PointerEvent } from 'react';
+//
+// On the main view the canvas lies over the run's frames. Before a run it shows the source with
+// the mask; while the frames show it turns see-through (`ghost`) and a run's batch grid lies
+// under it (`grid`): a stroke on any image of the grid paints the one mask all of them share.
+import { useMemo, useRef, type CSSProperties, type PointerEvent } from 'react';
+import { GRID_GAP, type GridLayout } from '../../gridImage';
 import { IMAGE_SIZE } from '../../source/grid';
 import { maskedCount, type Point } from '../../source/mask';
 import { maskOverlayRgba } from '../../source/render';
 import { useSourceStore } from '../../state/sourceStore';
 import { PixelCanvas } from './PixelCanvas';
 
-/** Canvas position of a pointer event in image pixels (continuous, 0..28). */
-function imagePoint(event: PointerEvent<HTMLCanvasElement>, canvas: HTMLCanvasElement): Point {
-  const rect = canvas.getBoundingClientRect();
-  return {
-    x: ((event.clientX - rect.left) / rect.width) * IMAGE_SIZE,
-    y: ((event.clientY - rect.top) / rect.height) * IMAGE_SIZE,
-  };
+interface Hit {
+  point: Point;
+  /** Which image of a grid the pointer is over (0 without a grid). */
+  cell: number;
 }
 
-export function MaskCanvas() {
+/** Where a client position falls: image pixels (continuous, 0..28) in the image under it. */
+function hitAt(clientX: number, clientY: number, rect: DOMRect, grid: GridLayout | null): Hit {
+  const fx = (clientX - rect.left) / rect.width;
+  const fy = (clientY - rect.top) / rect.height;
+  if (!grid) return { point: { x: fx * IMAGE_SIZE, y: fy * IMAGE_SIZE }, cell: 0 };
+  const pitch = IMAGE_SIZE + GRID_GAP;
+  const gx = fx * grid.width;
+  const gy = fy * grid.height;
+  const col = Math.min(grid.cols - 1, Math.max(0, Math.floor(gx / pitch)));
+  const row = Math.min(grid.rows - 1, Math.max(0, Math.floor(gy / pitch)));
+  return { point: { x: gx - col * pitch, y: gy - row * pitch }, cell: row * grid.cols + col };
+}
+
+export function MaskCanvas({
+  grid = null,
+  ghost = false,
+  inert = false,
+  style,
+}: {
+  /** The batch grid of 28x28 images the canvas lies over, or null for one image. */
+  grid?: GridLayout | null;
+  /** See-through: the layers under it show, the canvas still takes the strokes. */
+  ghost?: boolean;
+  /** Takes no strokes (a run whose images the 28x28 mask does not line up with). */
+  inert?: boolean;
+  style?: CSSProperties;
+}) {
   const pixels = useSourceStore((s) => s.pixels);
   const mask = useSourceStore((s) => s.mask);
   const maskVersion = useSourceStore((s) => s.maskVersion);
@@ -27,18 +55,21 @@ export function MaskCanvas() {
   const beginStroke = useSourceStore((s) => s.beginStroke);
   const strokeTo = useSourceStore((s) => s.strokeTo);
   const canvasRef = useRef<HTMLCanvasElement>(null);
-  const stroke = useRef<{ pointerId: number; last: Point } | null>(null);
+  const stroke = useRef<{ pointerId: number; last: Point; cell: number } | null>(null);
   const cursorRef = useRef<HTMLDivElement>(null);
+  const across = grid ? grid.width : IMAGE_SIZE;
+  const down = grid ? grid.height : IMAGE_SIZE;
 
   /** Moves the brush outline without a React render per pointer event; null hides it. */
-  const moveCursor = (p: Point | null) => {
+  const moveCursor = (event: PointerEvent<HTMLCanvasElement> | null) => {
     const cursor = cursorRef.current;
-    if (!cursor) return;
-    cursor.style.display = p ? 'block' : 'none';
-    if (p) {
-      cursor.style.left = `${(p.x / IMAGE_SIZE) * 100}%`;
-      cursor.style.top = `${(p.y / IMAGE_SIZE) * 100}%`;
-    }
+    const canvas = canvasRef.current;
+    if (!cursor || !canvas) return;
+    cursor.style.display = event ? 'block' : 'none';
+    if (!event) return;
+    const rect = canvas.getBoundingClientRect();
+    cursor.style.left = `${((event.clientX - rect.left) / rect.width) * 100}%`;
+    cursor.style.top = `${((event.clientY - rect.top) / rect.height) * 100}%`;
   };
 
   const rgba = useMemo(() => maskOverlayRgba(pixels, mask), [pixels, mask]);
@@ -49,16 +80,21 @@ export function MaskCanvas() {
     if (!canvas || event.button !== 0 || stroke.current) return;
     event.preventDefault();
     canvas.setPointerCapture(event.pointerId);
-    const p = imagePoint(event, canvas);
-    stroke.current = { pointerId: event.pointerId, last: p };
+    const { point, cell } = hitAt(
+      event.clientX,
+      event.clientY,
+      canvas.getBoundingClientRect(),
+      grid,
+    );
+    stroke.current = { pointerId: event.pointerId, last: point, cell };
     beginStroke();
-    strokeTo(p, p);
+    strokeTo(point, point);
   };
 
   const onPointerMove = (event: PointerEvent<HTMLCanvasElement>) => {
     const canvas = canvasRef.current;
     if (!canvas) return;
-    if (event.pointerType !== 'touch') moveCursor(imagePoint(event, canvas));
+    if (event.pointerType !== 'touch') moveCursor(event);
     const current = stroke.current;
     if (!current || current.pointerId !== event.pointerId) return;
     // Coalesced events are the positions the browser merged into this one frame: using them
@@ -66,12 +102,13 @@ export function MaskCanvas() {
     const native = event.nativeEvent;
     const events =
       typeof native.getCoalescedEvents === 'function' ? native.getCoalescedEvents() : [];
-    const points = (events.length ? events : [native]).map((e) =>
-      imagePoint(e as unknown as PointerEvent<HTMLCanvasElement>, canvas),
-    );
-    for (const p of points) {
-      strokeTo(current.last, p);
-      current.last = p;
+    const rect = canvas.getBoundingClientRect();
+    for (const e of events.length ? events : [native]) {
+      const { point, cell } = hitAt(e.clientX, e.clientY, rect, grid);
+      // Into another image of the grid: the stroke goes on there, without a line across.
+      strokeTo(cell === current.cell ? current.last : point, point);
+      current.last = point;
+      current.cell = cell;
     }
   };
 
@@ -84,7 +121,10 @@ export function MaskCanvas() {
   };
 
   return (
-    <div className="mask-canvas-wrap">
+    <div
+      className={`mask-canvas-wrap${ghost ? ' ghost' : ''}${inert ? ' inert' : ''}`}
+      style={style}
+    >
       <PixelCanvas
         ref={canvasRef}
         rgba={rgba}
@@ -106,8 +146,8 @@ export function MaskCanvas() {
         className={`brush-cursor tool-${tool}`}
         aria-hidden="true"
         style={{
-          width: `${(brushSize / IMAGE_SIZE) * 100}%`,
-          height: `${(brushSize / IMAGE_SIZE) * 100}%`,
+          width: `${(brushSize / across) * 100}%`,
+          height: `${(brushSize / down) * 100}%`,
         }}
       />
     </div>

@@ -1,6 +1,12 @@
-// Tool choice and mask commands for the Mask canvas.
+// The main view's painting tools: tool choice, brush size, history and mask commands, and what
+// the view shows (source or run, mask on or hidden). Keys: [ and ] size the brush, Ctrl+Z and
+// Ctrl+Shift+Z undo and redo (useMaskKeys); the wheel with Ctrl, Alt or Shift over the view sizes
+// the brush too (MainView).
+import { useId } from 'react';
 import { MAX_BRUSH, MAX_FEATHER, MIN_BRUSH } from '../../source/mask';
 import { useSourceStore, type Tool } from '../../state/sourceStore';
+import { useStageStore } from '../../state/stageStore';
+import { useAppStore } from '../../store';
 
 const TOOLS: Array<{ tool: Tool; label: string; title: string }> = [
   { tool: 'brush', label: 'Brush', title: 'Paint the mask: these pixels are re-imagined' },
@@ -8,17 +14,88 @@ const TOOLS: Array<{ tool: Tool; label: string; title: string }> = [
   { tool: 'draw', label: 'Draw', title: 'Draw white strokes onto the source image itself' },
 ];
 
+function BrushSize() {
+  const id = useId();
+  const brushSize = useSourceStore((s) => s.brushSize);
+  const setBrushSize = useSourceStore((s) => s.setBrushSize);
+  return (
+    <div className="tool-field" title="Brush size: [ and ], or the wheel with Ctrl, Alt or Shift">
+      <label htmlFor={id}>Brush size</label>
+      <input
+        id={id}
+        type="range"
+        min={MIN_BRUSH}
+        max={MAX_BRUSH}
+        step={1}
+        value={brushSize}
+        onChange={(e) => setBrushSize(Number(e.target.value))}
+      />
+      <output htmlFor={id}>{brushSize} px</output>
+    </div>
+  );
+}
+
+function Feather() {
+  const id = useId();
+  const feather = useSourceStore((s) => s.feather);
+  const setFeather = useSourceStore((s) => s.setFeather);
+  return (
+    <div
+      className="tool-field"
+      title="Soft edge grown outward from the painted mask, so new content blends in"
+    >
+      <label htmlFor={id}>Feather</label>
+      <input
+        id={id}
+        type="range"
+        min={0}
+        max={MAX_FEATHER}
+        step={0.5}
+        value={feather}
+        onChange={(e) => setFeather(Number(e.target.value))}
+      />
+      <output htmlFor={id}>{feather === 0 ? 'hard' : `${feather} px`}</output>
+    </div>
+  );
+}
+
+/** Source or run on the main view, and the mask layer on or off. */
+function ViewChoice() {
+  const shows = useStageStore((s) => s.shows);
+  const maskHidden = useStageStore((s) => s.maskHidden);
+  const hasFrames = useAppStore((s) => s.frames.length > 0);
+  const { show, setMaskHidden } = useStageStore.getState();
+  const showingRun = hasFrames && shows === 'run';
+  return (
+    <div className="tool-group" role="group" aria-label="Main view shows">
+      <button type="button" aria-pressed={!showingRun} onClick={() => show('source')}>
+        Show source
+      </button>
+      <button
+        type="button"
+        aria-pressed={showingRun}
+        disabled={!hasFrames}
+        title={hasFrames ? 'The run’s frames' : 'Generate first'}
+        onClick={() => show('run')}
+      >
+        Show run
+      </button>
+      <button type="button" aria-pressed={maskHidden} onClick={() => setMaskHidden(!maskHidden)}>
+        Hide mask
+      </button>
+    </div>
+  );
+}
+
 export function MaskTools() {
   const tool = useSourceStore((s) => s.tool);
-  const brushSize = useSourceStore((s) => s.brushSize);
-  const feather = useSourceStore((s) => s.feather);
   const canUndo = useSourceStore((s) => s.undoStack.items.length > 0);
-  const { setTool, setBrushSize, setFeather, clearMask, invertMask, fillMask, undo } =
-    useSourceStore.getState();
+  const canRedo = useSourceStore((s) => s.redoStack.items.length > 0);
+  const { setTool, clearMask, invertMask, fillMask, undo, redo } = useSourceStore.getState();
 
   return (
-    <div className="mask-tools">
-      <div className="tool-buttons" role="group" aria-label="Tool">
+    <div className="mask-tools" role="group" aria-label="Mask tools">
+      <div className="tool-group" role="group" aria-label="Tool">
         {TOOLS.map((t) => (
           <button
             key={t.tool}
@@ -31,31 +108,16 @@ export function MaskTools() {
           </button>
         ))}
       </div>
-      <label>
-        Brush size
-        <input
-          type="range"
-          min={MIN_BRUSH}
-          max={MAX_BRUSH}
-          step={1}
-          value={brushSize}
-          onChange={(e) => setBrushSize(Number(e.target.value))}
-        />
-        <output>{brushSize} px</output>
-      </label>
-      <label title="Soft edge grown outward from the painted mask, so new content blends in">
-        Feather
-        <input
-          type="range"
-          min={0}
-          max={MAX_FEATHER}
-          step={0.5}
-          value={feather}
-          onChange={(e) => setFeather(Number(e.target.value))}
-        />
-        <output>{feather === 0 ? 'hard' : `${feather} px`}</output>
-      </label>
-      <div className="mask-commands">
+      <BrushSize />
+      <div className="tool-group">
+        <button type="button" onClick={undo} disabled={!canUndo} title="Ctrl+Z">
+          Undo
+        </button>
+        <button type="button" onClick={redo} disabled={!canRedo} title="Ctrl+Shift+Z">
+          Redo
+        </button>
+      </div>
+      <div className="tool-group">
         <button type="button" onClick={clearMask}>
           Clear mask
         </button>
@@ -65,10 +127,9 @@ export function MaskTools() {
         <button type="button" onClick={fillMask}>
           Fill mask
         </button>
-        <button type="button" onClick={undo} disabled={!canUndo} title="Ctrl+Z">
-          Undo
-        </button>
       </div>
+      <Feather />
+      <ViewChoice />
     </div>
   );
 }

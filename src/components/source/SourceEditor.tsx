@@ -1,14 +1,12 @@
-// The source image and inpainting mask editor: pick or make a source, paint what to re-imagine,
-// choose how a run uses it, and look at the source under the forward (noising) process.
-import { useMemo, type KeyboardEvent } from 'react';
+// The source image panel: pick or make a source, choose how a run uses it, and read what the
+// mask covers; and the source under the forward (noising) process.
+import { useMemo } from 'react';
 import type { NoiseScheduleConfig } from '../../engine/schedule/betas';
 import { useAppStore } from '../../store';
 import { maskedCount } from '../../source/mask';
 import { PIXEL_COUNT } from '../../source/grid';
 import { useSourceStore } from '../../state/sourceStore';
 import { ForwardProcessView } from './ForwardProcessView';
-import { MaskCanvas } from './MaskCanvas';
-import { MaskTools } from './MaskTools';
 import { SourceModeControls } from './SourceModeControls';
 import { SourcePicker } from './SourcePicker';
 import './source.css';
@@ -35,6 +33,9 @@ function SourceStatus() {
           {mode === 'inpaint' ? 'Inpainting' : 'img2img'} needs a source image.
         </p>
       )}
+      {mode === 'none' && count > 0 && (
+        <p className="hint">Choose Inpaint to re-imagine the painted part.</p>
+      )}
       {mode === 'inpaint' && count === 0 && (
         <p className="source-warning">Mask is empty: nothing will be re-imagined</p>
       )}
@@ -47,36 +48,26 @@ function SourceStatus() {
   );
 }
 
-export function SourceEditor() {
-  const undo = useSourceStore((s) => s.undo);
-  // The forward process of the loaded model's own schedule (linear for mnist-linear).
+/** The forward process of the loaded model's own schedule (linear for mnist-linear). */
+export function ModelForwardProcess() {
   const modelSchedule = useAppStore((s) => s.model?.schedule);
   const schedule = useMemo(
     () => (modelSchedule ? { ...modelSchedule, trained_betas: null } : undefined),
     [modelSchedule],
   ) as NoiseScheduleConfig | undefined;
-  const onKeyDown = (event: KeyboardEvent) => {
-    const target = event.target as HTMLElement;
-    if (target.tagName === 'INPUT' && (target as HTMLInputElement).type === 'number') return;
-    if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === 'z') {
-      event.preventDefault();
-      undo();
-    }
-  };
+  return <ForwardProcessView schedule={schedule} />;
+}
 
+/**
+ * Where the source comes from and what a run does with it. The mask is painted on the main view
+ * (layout/MainView) with its tools above it (MaskTools).
+ */
+export function SourceEditor() {
   return (
-    <section className="source-editor" aria-label="Source image and mask" onKeyDown={onKeyDown}>
-      <h2>Source image and mask</h2>
+    <section className="source-editor" aria-label="Source image and mask">
       <SourceModeControls />
       <SourcePicker />
-      <div className="mask-editor">
-        <MaskCanvas />
-        <div className="mask-side">
-          <MaskTools />
-          <SourceStatus />
-        </div>
-      </div>
-      <ForwardProcessView schedule={schedule} />
+      <SourceStatus />
     </section>
   );
 }

@@ -1,5 +1,6 @@
 // What the source is used for: nothing, inpainting (regenerate under the mask, with RePaint's
 // resampling settings) or img2img (start from the source noised to `strength`).
+import { useId } from 'react';
 import { useSourceStore, type SourceMode } from '../../state/sourceStore';
 import { ResampleControls } from './ResampleControls';
 
@@ -13,6 +14,7 @@ export function SourceModeControls() {
   const mode = useSourceStore((s) => s.mode);
   const strength = useSourceStore((s) => s.strength);
   const { setMode, setStrength } = useSourceStore.getState();
+  const strengthId = useId();
 
   return (
     <div className="source-mode">
@@ -31,19 +33,25 @@ export function SourceModeControls() {
           </label>
         ))}
       </fieldset>
-      <label title="0 returns the source unchanged, 1 ignores it (starts from pure noise)">
-        Strength
-        <input
-          type="range"
-          min={0}
-          max={1}
-          step={0.05}
-          value={strength}
-          disabled={mode !== 'img2img'}
-          onChange={(e) => setStrength(Number(e.target.value))}
-        />
-        <output>{strength.toFixed(2)}</output>
-      </label>
+      <div
+        className="field slider-field"
+        title="0 returns the source unchanged, 1 ignores it (starts from pure noise)"
+      >
+        <label htmlFor={strengthId}>Strength</label>
+        <div className="slider-row">
+          <input
+            id={strengthId}
+            type="range"
+            min={0}
+            max={1}
+            step={0.05}
+            value={strength}
+            disabled={mode !== 'img2img'}
+            onChange={(e) => setStrength(Number(e.target.value))}
+          />
+          <output htmlFor={strengthId}>{strength.toFixed(2)}</output>
+        </div>
+      </div>
       <ResampleControls />
     </div>
   );

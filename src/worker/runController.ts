@@ -360,7 +360,8 @@ export class RunController {
     if (space) {
       // The latents themselves are shown as a grid; x_t and x_0 through the VAE decoder.
       const batch = settings.seeds.length;
-      const grid = (v: Float32Array) => latentGridImage(v, batch, space.latentShape, space.pixelShape);
+      const grid = (v: Float32Array) =>
+        latentGridImage(v, batch, space.latentShape, space.pixelShape);
       const latent = buffer(imageToBytes(grid(f.sample)));
       const noise = buffer(noiseToBytes(grid(f.predictedNoise)));
       const [sample, predictedX0] = await decodeLatents(space, batch, [f.sample, f.predictedX0]);
@@ -450,9 +451,8 @@ export class RunController {
       ...(frame.latent !== undefined && { latent: copy(frame.latent) }),
     };
     const views = [message.sample, message.predictedX0, message.predictedNoise, message.latent];
-    const transfer = views.filter(
-      (b): b is ArrayBuffer => b !== null,
-    );
+    // A frame without a latent view has `latent` undefined: only real buffers are transferred.
+    const transfer = views.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
     this.post(message, transfer);
     this.lastPostAt = this.now();
     if (this.pending === frame) this.pending = null;

@@ -124,7 +124,33 @@ def measure(model, high, low, styles, steps, aug_level):
         "torch_seconds_for_level_0": round(seconds, 1),
         "torch_threads": torch.get_num_threads(),
     }
+    quality["_rows"] = rows
     return quality, ours0
+
+
+@torch.no_grad()
+def judge_evaluation(rows, low, meta):
+    """The emoji judge (training/emoji/judge.py, a 32x32 classifier trained on the real training
+    images) on each row, shrunk 2x2 to the 32x32 the judge reads: does the upscale keep what the
+    picture is? None when no judge has been shipped yet."""
+    try:
+        from judge import Judge, topk_accuracy
+        judge = Judge.load()
+    except (ImportError, SystemExit, OSError) as err:
+        return {"available": False, "why": str(err)}
+    ids = torch.tensor([judge.id_index.get(str(e), -1) for e in meta["emoji_id"]])
+    subs = torch.tensor([judge.subgroup_index.get(str(g), -1) for g in meta["subgroup"]])
+    out = {"available": True, "judge_card": "training/emoji/judge/card.json",
+           "judge_trained_steps": judge.card.get("training", {}).get("steps"),
+           "definition": "judge top-1 / top-5 emoji identity and top-1 subgroup on the held-out images; 64x64 "
+                         "outputs are shrunk by 2x2 area averaging to the judge's 32x32 first", "rows": {}}
+    for name, images in dict({"input_32x32": low}, **rows).items():
+        x = images if images.shape[-1] == low.shape[-1] else sr_common.area_down2(sr_common.to_u8(images).div(127.5).sub(1))
+        id_logits, sub_logits = judge.logits(x)
+        acc = topk_accuracy(id_logits, ids)
+        out["rows"][name] = {"id_top1": round(acc[1], 4), "id_top5": round(acc[5], 4),
+                             "subgroup_top1": round(float((sub_logits.argmax(1) == subs).float().mean()), 4)}
+    return out
 
 
 def contact_sheet(path, low, bic, ours, high, n=8):
@@ -223,6 +249,9 @@ def main(argv=None):
     if args.limit:
         high, low, styles = high[: args.limit], low[: args.limit], styles[: args.limit]
     quality, ours = measure(model, high, low, styles, args.steps, args.aug_level)
+    rows = quality.pop("_rows")
+    evaluation = judge_evaluation(dict(rows, real_64x64=high), low, {k: v[: high.shape[0]] for k, v in meta.items()})
+    print(json.dumps(evaluation, indent=1))
     print(json.dumps({k: v for k, v in quality.items() if k != "definitions"}, indent=1))
 
     out = args.out_dir
@@ -305,7 +334,8 @@ def main(argv=None):
         "exported_at": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
         "torch_version": torch.__version__,
     }
-    for key in ("speed", "evaluation"):
+    card["evaluation"] = {"judge": evaluation}
+    for key in ("speed",):
         if key in old_card:
             card[key] = old_card[key]
     write_json(card_path, card)

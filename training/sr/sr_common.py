@@ -36,7 +36,8 @@ def load_pairs(split, data_dir=DATA_DIR):
             raise SystemExit("emoji32.npz and emoji64.npz are not in the same order")
         keep = d32["held_out"] if split == "held_out" else ~d32["held_out"]
         high, low = d64["images"][keep], d32["images"][keep]
-        meta = {"hexcode": d32["hexcode"][keep], "style": d32["style"][keep], "caption": d32["caption"][keep]}
+        meta = {"hexcode": d32["hexcode"][keep], "style": d32["style"][keep], "caption": d32["caption"][keep],
+                "emoji_id": d32["emoji_id"][keep], "subgroup": d32["subgroup"][keep]}
     to_t = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).float().div(127.5).sub(1.0).contiguous()  # noqa: E731
     return to_t(high), to_t(low), meta
 

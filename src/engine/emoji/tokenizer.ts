@@ -21,15 +21,32 @@ export interface TokenizedPrompt {
   truncated: boolean;
 }
 
-// Python's unicodedata.combining(ch) != 0 is "canonical combining class not 0"; JS has no such
-// property, so General_Category Mark stands in. They differ only for marks of class 0 (e.g. U+034F),
-// which Python keeps and which then split words like any other non-[a-z0-9] character.
-const COMBINING_MARK = /\p{M}/gu;
 const SEPARATOR = /[^a-z0-9]+/;
+const KEPT = /[a-z0-9]/;
+
+// Python's unicodedata.combining(ch) != 0: canonical combining class not 0. JS has no such
+// property (General_Category Mark differs: U+034F and the variation selectors are marks of class
+// 0, which Python keeps and which then split words). Canonical ordering tells: NFD moves a mark of
+// class 1..239 in front of U+0345 (class 240, the highest) and never moves a starter (class 0).
+const IOTA_SUBSCRIPT = '\u0345';
+const combiningCache = new Map<string, boolean>();
+
+function isCombining(ch: string): boolean {
+  let result = combiningCache.get(ch);
+  if (result === undefined) {
+    const probe = `a${IOTA_SUBSCRIPT}${ch}`;
+    result = ch === IOTA_SUBSCRIPT || probe.normalize('NFD') !== probe;
+    combiningCache.set(ch, result);
+  }
+  return result;
+}
 
 /** The words of a text, exactly as tokenizer.py's words_of. */
 export function wordsOf(text: string): string[] {
-  const folded = text.toLowerCase().normalize('NFKD').replace(COMBINING_MARK, '');
+  let folded = '';
+  for (const ch of text.toLowerCase().normalize('NFKD')) {
+    if (KEPT.test(ch) || !isCombining(ch)) folded += ch;
+  }
   return folded.split(SEPARATOR).filter((w) => w !== '');
 }
 

@@ -1,0 +1,160 @@
+// Compare, the X/Y grid and the batch grid's "use this", on the real model (wasm): two samplers
+// stepping together, a 2×2 grid exported as a PNG of the layout's size, and a batch image that
+// becomes the source pixel for pixel. Short runs (4-5 steps): the checks are about wiring.
+import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+import { xyCellOrigin, xyGridLayout } from '../../src/compare/xyGridImage';
+
+test.beforeEach(() => {
+  test.skip(
+    test.info().project.name !== 'default',
+    'the lanes are the same workers in both projects',
+  );
+});
+
+async function open(page: Page, query: string): Promise<string[]> {
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(`/${query}`);
+  await expect(page.getByRole('button', { name: 'Generate' })).toBeEnabled({ timeout: 90_000 });
+  return errors;
+}
+
+/** Red channel of a canvas (the MNIST images are gray), and its size. */
+async function canvasRed(page: Page, selector: string) {
+  return page.locator(selector).evaluate((element) => {
+    const canvas = element as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    return {
+      width: canvas.width,
+      height: canvas.height,
+      red: Array.from(data.filter((_, i) => i % 4 === 0)),
+    };
+  });
+}
+
+test('Compare: two samplers from one seed step together and play to the end', async ({ page }) => {
+  const errors = await open(page, '?steps=5&guidance=2&seed=7&batch=1');
+  await page.getByText('Compare two settings').click();
+  await expect(page.getByLabel('Compare setting')).toHaveValue('sampler');
+  await page.getByLabel('Left value').selectOption('Euler');
+  await page.getByLabel('Right value').selectOption('DDIM');
+  await page.getByRole('button', { name: 'Start comparison' }).click();
+  const status = page.getByTestId('compare-status');
+  await expect(status).toHaveAttribute('data-status', 'ready', { timeout: 90_000 });
+  const sides = page.locator('figure.compare-view');
+  await expect(sides).toHaveCount(2);
+  // The same seed: both start from the same noise.
+  const left0 = await canvasRed(page, 'canvas[aria-label="Compare left"]');
+  const right0 = await canvasRed(page, 'canvas[aria-label="Compare right"]');
+  expect(left0.red).toEqual(right0.red);
+
+  for (const step of [1, 2]) {
+    await page.getByRole('button', { name: 'Step both' }).click();
+    await expect(status).toHaveAttribute('data-step', String(step));
+    await expect(status).toHaveAttribute('data-status', 'ready');
+    await expect(sides.nth(0)).toHaveAttribute('data-step', String(step));
+    await expect(sides.nth(1)).toHaveAttribute('data-step', String(step));
+  }
+  await expect(sides.nth(0)).toContainText('Sampler Euler');
+  await expect(sides.nth(1)).toContainText('Sampler DDIM');
+  // Two samplers, two different images after the same steps.
+  const left2 = await canvasRed(page, 'canvas[aria-label="Compare left"]');
+  const right2 = await canvasRed(page, 'canvas[aria-label="Compare right"]');
+  expect(left2.width).toBe(28);
+  expect(left2.red).not.toEqual(right2.red);
+  expect(left2.red).not.toEqual(left0.red);
+
+  await page.getByRole('button', { name: 'Play both' }).click();
+  await expect(status).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
+  await expect(status).toHaveAttribute('data-step', '5');
+  await expect(sides.nth(0)).toHaveAttribute('data-step', '5');
+  await expect(sides.nth(1)).toHaveAttribute('data-step', '5');
+  await expect(sides.nth(0)).toHaveAttribute('data-done', 'true');
+  // The main view's run was never touched.
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'idle');
+  expect(errors).toEqual([]);
+});
+
+test('X/Y grid: 2×2 of sampler × guidance renders and exports a PNG of its size', async ({
+  page,
+}, testInfo) => {
+  const errors = await open(page, '?steps=4&seed=3&batch=1');
+  await page.getByText('X/Y grid', { exact: true }).click();
+  // A bad value is refused with a message, and nothing breaks.
+  await page.getByLabel('X axis').selectOption('sampler');
+  await page.getByLabel('X values').fill('Euler, Nope');
+  await page.getByRole('button', { name: 'Render X/Y grid' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: '"Nope" is not one of' })).toBeVisible();
+
+  await page.getByLabel('X values').fill('euler, DDIM');
+  await page.getByLabel('Y axis').selectOption('guidanceScale');
+  await page.getByLabel('Y values').fill('1, 5');
+  await page.getByRole('button', { name: 'Render X/Y grid' }).click();
+  const status = page.getByTestId('xy-status');
+  await expect(status).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  await expect(status).toHaveAttribute('data-cells-done', '4');
+
+  const layout = xyGridLayout(2, 2, 28, 28);
+  expect([layout.width, layout.height]).toEqual([356, 268]);
+  const shown = await canvasRed(page, 'canvas[aria-label="X/Y grid image"]');
+  expect([shown.width, shown.height]).toEqual([layout.width, layout.height]);
+  // Four different images: each cell's pixels differ from every other cell's.
+  const cells = [0, 1, 2, 3].map((i) => {
+    const { x, y } = xyCellOrigin(layout, i % 2, Math.floor(i / 2));
+    const pixels: number[] = [];
+    for (let r = 0; r < layout.cellHeight; r++) {
+      const start = (y + r) * layout.width + x;
+      pixels.push(...shown.red.slice(start, start + layout.cellWidth));
+    }
+    return pixels.join(',');
+  });
+  expect(new Set(cells).size).toBe(4);
+
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export X/Y grid' }).click(),
+  ]);
+  expect(download.suggestedFilename()).toBe('mnist-seed3-xy-grid.png');
+  const png = readFileSync(await download.path());
+  await testInfo.attach('xy-grid.png', { body: png, contentType: 'image/png' });
+  expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
+  // IHDR: width and height, big-endian, at bytes 16 and 20.
+  expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([layout.width, layout.height]);
+  expect(errors).toEqual([]);
+});
+
+test('batch grid: "Use image 3 as source" makes that image the img2img source', async ({
+  page,
+}) => {
+  const errors = await open(page, '?steps=3&batch=4&seed=5');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done', {
+    timeout: 90_000,
+  });
+  const use3 = page.getByRole('button', { name: 'Use image 3 as source' });
+  await expect(page.getByRole('button', { name: /^Use image \d as source$/ })).toHaveCount(4);
+  const thumb = await canvasRed(page, 'button:has-text("Use image 3 as source") canvas');
+  await use3.click();
+  await expect(
+    page.getByRole('status').filter({ hasText: 'Image 3 is now the source' }),
+  ).toBeVisible();
+  await expect(page.getByTestId('source-label')).toContainText('Generated image 3');
+  // The source store (saved to sessionStorage after edits settle) holds exactly image 3's
+  // pixels, in img2img mode.
+  const savedSource = () =>
+    page.evaluate(() => {
+      const raw = sessionStorage.getItem('diffusion-playground/source@1');
+      const record = raw ? (JSON.parse(raw) as { mode: string; pixels: string | null }) : null;
+      if (!record?.pixels) return null;
+      const bytes = Uint8Array.from(atob(record.pixels), (c) => c.charCodeAt(0));
+      const values = Array.from(new Float32Array(bytes.buffer));
+      return { mode: record.mode, bytes: values.map((v) => Math.round((v + 1) * 127.5)) };
+    });
+  await expect.poll(async () => (await savedSource())?.mode).toBe('img2img');
+  const record = (await savedSource())!;
+  expect(record.mode).toBe('img2img');
+  expect(record.bytes).toEqual(thumb.red);
+  expect(new Set(thumb.red).size).toBeGreaterThan(2);
+  expect(errors).toEqual([]);
+});

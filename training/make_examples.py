@@ -5,18 +5,21 @@ Real test-set images (never training images), two per class, picked deterministi
 two of each label in test-set order. Output, in public/examples/:
   sprite.png  one 8-bit grayscale PNG, every example a 28x28 cell in a row-major grid
   index.json  the grid layout and, per example, data set, index in its test set, label, cell
+              (other data sets' entries, e.g. the emoji of training/emoji/make_emoji_examples.py,
+              are kept as they are)
 
 Run from the repository root:  /usr/bin/python3 training/make_examples.py
 Same inputs give byte-identical outputs (no timestamps in the PNG, JSON written by hand in the
 layout Prettier keeps, so `prettier --check` passes without reformatting).
 """
 import gzip
-import json
 import os
 import sys
 
 import numpy as np
 from PIL import Image
+
+from examples_index import merge
 
 PER_CLASS = 2
 COLUMNS = 10
@@ -101,24 +104,8 @@ def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     Image.fromarray(sprite, mode='L').save(os.path.join(OUT_DIR, 'sprite.png'), optimize=True)
 
-    def obj(d):
-        return '{ ' + ', '.join(f'{json.dumps(k)}: {json.dumps(v)}' for k, v in d.items()) + ' }'
-
-    lines = ['{',
-             '  "format": "diffusion-playground/examples@1",',
-             '  "sprite": "sprite.png",',
-             f'  "cellSize": {SIZE},',
-             f'  "columns": {COLUMNS},',
-             '  "datasets": [']
-    lines += [f'    {obj(s)}' + (',' if i < len(sets) - 1 else '') for i, s in enumerate(sets)]
-    lines += ['  ],', '  "examples": [']
-    lines += [f'    {obj(e)}' + (',' if i < len(entries) - 1 else '')
-              for i, e in enumerate(entries)]
-    lines += ['  ]', '}', '']
-    # Prettier would break a longer line; keep the file exactly as Prettier prints it.
-    assert all(len(line) <= 100 for line in lines), 'an index.json line is over 100 characters'
-    with open(os.path.join(OUT_DIR, 'index.json'), 'w') as f:
-        f.write('\n'.join(lines))
+    merge({ds['id'] for ds in DATASETS}, sets, entries,
+          top={'sprite': 'sprite.png', 'cellSize': SIZE, 'columns': COLUMNS})
     print(f'wrote {len(entries)} examples from {len(sets)} data sets to {OUT_DIR}')
 
 

@@ -1,9 +1,11 @@
-// Browser-only: turns an uploaded file into a 28x28 source image in [-1, 1], or a message saying
-// why it cannot be used. Nothing in the app changes until this has succeeded.
-import { bitmapToRgba } from './browserImage';
-import { fitToSquare } from './fitImage';
+// Browser-only: turns an uploaded file into a source image in [-1, 1] at the loaded model's
+// geometry (28x28 grey, or 32x32 colour on white), or a message saying why it cannot be used.
+// Nothing in the app changes until this has succeeded.
+import { bitmapToRgba, type Rgba } from './browserImage';
+import { fitColourToSquare, fitToSquare } from './fitImage';
+import { GREY_28, type SourceGeometry } from './geometry';
 import { HEADER_BYTES, declaredImageSize, declaredSizeProblem } from './imageHeader';
-import { rgbaToGray } from './pixels';
+import { rgbaToGray, rgbaToRgbOnWhite } from './pixels';
 import { decodeProblem, uploadProblem } from './uploadCheck';
 
 export type UploadResult =
@@ -12,7 +14,41 @@ export type UploadResult =
 /** Longer side the browser shrinks a big picture to before the exact area average. */
 const PRESCALE_SIDE = 280;
 
-export async function decodeUpload(file: File): Promise<UploadResult> {
+/** The picture fitted to `geometry`, [-1, 1], with a note on what was done to it. */
+export function fitUpload(
+  rgba: Rgba,
+  geometry: SourceGeometry,
+): { pixels: Float32Array; fitted: string } {
+  if (geometry.channels === 3) {
+    const fit = fitColourToSquare(
+      rgbaToRgbOnWhite(rgba.data, rgba.width, rgba.height),
+      rgba.width,
+      rgba.height,
+      geometry.size,
+    );
+    return {
+      pixels: fit.rgb.map((v) => v * 2 - 1),
+      fitted: `fitted to ${fit.placed.width}x${fit.placed.height} on white`,
+    };
+  }
+  const fit = fitToSquare(
+    rgbaToGray(rgba.data, rgba.width, rgba.height),
+    rgba.width,
+    rgba.height,
+    geometry.size,
+  );
+  return {
+    pixels: fit.gray.map((v) => v * 2 - 1),
+    fitted:
+      `fitted to ${fit.placed.width}x${fit.placed.height}` +
+      (fit.inverted ? ', colours inverted (light background) to match the training data' : ''),
+  };
+}
+
+export async function decodeUpload(
+  file: File,
+  geometry: SourceGeometry = GREY_28,
+): Promise<UploadResult> {
   const problem = uploadProblem(file);
   if (problem) return { ok: false, message: problem };
   // A huge picture in a small file is refused from its header, before the browser inflates it.
@@ -32,15 +68,8 @@ export async function decodeUpload(file: File): Promise<UploadResult> {
     const sizeProblem = decodeProblem(file.name, bitmap.width, bitmap.height);
     if (sizeProblem) return { ok: false, message: sizeProblem };
     const rgba = bitmapToRgba(bitmap, PRESCALE_SIDE);
-    const fit = fitToSquare(
-      rgbaToGray(rgba.data, rgba.width, rgba.height),
-      rgba.width,
-      rgba.height,
-    );
-    const pixels = fit.gray.map((v) => v * 2 - 1);
-    const note =
-      `${bitmap.width}x${bitmap.height} fitted to ${fit.placed.width}x${fit.placed.height}` +
-      (fit.inverted ? ', colours inverted (light background) to match the training data' : '');
+    const { pixels, fitted } = fitUpload(rgba, geometry);
+    const note = `${bitmap.width}x${bitmap.height} ${fitted}`;
     return { ok: true, pixels, label: `Uploaded ${file.name || 'image'}`, note };
   } finally {
     bitmap.close();

@@ -1,5 +1,6 @@
-// Fits an arbitrary grayscale image into the 28x28 square the models take: the longer side
-// becomes 28, the aspect ratio is kept, the rest is padded with the background. Downscaling
+// Fits an arbitrary image into the square the model takes (28x28 grey, 32x32 colour): the longer
+// side becomes the model's size, the aspect ratio is kept, the rest is padded with the background
+// (black behind the grey models' light strokes, white behind the colour emoji). Downscaling
 // averages areas (each output pixel is the coverage-weighted mean of the input pixels under it),
 // so thin strokes fade instead of vanishing the way nearest-neighbour sampling would drop them.
 import { IMAGE_SIZE } from './grid';
@@ -101,4 +102,44 @@ export function fitToSquare(
     out.set(resized.subarray(y * fitWidth, (y + 1) * fitWidth), (y0 + y) * size + x0);
   }
   return { gray: out, placed: { x: x0, y: y0, width: fitWidth, height: fitHeight }, inverted };
+}
+
+export interface ColourFitResult {
+  /** size x size x 3 values in [0, 1] (HWC), 1 = white. */
+  rgb: Float32Array;
+  placed: { x: number; y: number; width: number; height: number };
+}
+
+/**
+ * An RGB picture (HWC, [0, 1]) fitted into a size x size square on white, the way the emoji the
+ * colour model learnt from were composited. Colours are kept as they are: the dark-background
+ * inversion above is for the grey digit models only.
+ */
+export function fitColourToSquare(
+  rgb: Float32Array,
+  width: number,
+  height: number,
+  size: number,
+): ColourFitResult {
+  if (!(width > 0 && height > 0)) throw new Error(`The image is empty (${width}x${height})`);
+  if (rgb.length !== width * height * 3) {
+    throw new Error(`Expected ${width * height * 3} values, got ${rgb.length}`);
+  }
+  const scale = size / Math.max(width, height);
+  const fitWidth = Math.max(1, Math.min(size, Math.round(width * scale)));
+  const fitHeight = Math.max(1, Math.min(size, Math.round(height * scale)));
+  const x0 = Math.floor((size - fitWidth) / 2);
+  const y0 = Math.floor((size - fitHeight) / 2);
+  const out = new Float32Array(size * size * 3).fill(1);
+  const plane = new Float32Array(width * height);
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < plane.length; i++) plane[i] = rgb[3 * i + c];
+    const resized = resizeArea(plane, width, height, fitWidth, fitHeight);
+    for (let y = 0; y < fitHeight; y++) {
+      for (let x = 0; x < fitWidth; x++) {
+        out[3 * ((y0 + y) * size + x0 + x) + c] = resized[y * fitWidth + x];
+      }
+    }
+  }
+  return { rgb: out, placed: { x: x0, y: y0, width: fitWidth, height: fitHeight } };
 }

@@ -1,7 +1,11 @@
 // Saves the user's source image and mask in sessionStorage so a reload (or a crash of the tab's
 // renderer) does not throw away their work. Stored data is untrusted on the way back in: anything
-// malformed, of the wrong size, or out of range is dropped field by field, never thrown.
-import { isImageArray } from './pixels';
+// malformed, of the wrong size, or out of range is dropped field by field, never thrown. The record
+// names the geometry its image and mask have (28x28 grey, 32x32 colour); a record from before
+// geometry was saved is 28x28 grey. The store converts a restored image to the loaded model's
+// geometry once the model is known.
+import { GREY_28, isGeometry, pixelCount, valueCount, type SourceGeometry } from './geometry';
+import { hexToSigned, isImageArray } from './pixels';
 import { MAX_BRUSH, MAX_FEATHER, MIN_BRUSH } from './mask';
 
 export const STORAGE_KEY = 'diffusion-playground/source@1';
@@ -10,6 +14,8 @@ export type SourceMode = 'none' | 'inpaint' | 'img2img';
 export type Tool = 'brush' | 'eraser' | 'draw';
 
 export interface SavedSource {
+  /** The geometry `pixels` and `paintedMask` have. */
+  geometry: SourceGeometry;
   mode: SourceMode;
   strength: number;
   feather: number;
@@ -19,6 +25,8 @@ export interface SavedSource {
   /** The mask as painted (before feathering). */
   paintedMask: Float32Array | null;
   sourceLabel: string | null;
+  /** The Draw tool's colour on colour images, "#rrggbb". */
+  brushColour: string;
 }
 
 type KeyValueStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
@@ -47,6 +55,7 @@ export function base64ToFloat32(text: unknown): Float32Array | null {
 
 export function encodeSaved(saved: SavedSource): string {
   return JSON.stringify({
+    geometry: { size: saved.geometry.size, channels: saved.geometry.channels },
     mode: saved.mode,
     strength: saved.strength,
     feather: saved.feather,
@@ -55,6 +64,7 @@ export function encodeSaved(saved: SavedSource): string {
     pixels: saved.pixels ? float32ToBase64(saved.pixels) : null,
     paintedMask: saved.paintedMask ? float32ToBase64(saved.paintedMask) : null,
     sourceLabel: saved.sourceLabel,
+    brushColour: saved.brushColour,
   });
 }
 
@@ -71,9 +81,12 @@ export function decodeSaved(text: string | null): Partial<SavedSource> {
   } catch {
     return {};
   }
-  if (typeof raw !== 'object' || raw === null) return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return {};
   const r = raw as Record<string, unknown>;
+  // Records written before geometry was saved hold 28x28 grey images.
+  const geometry = r.geometry === undefined ? GREY_28 : isGeometry(r.geometry) ? r.geometry : null;
   const out: Partial<SavedSource> = {};
+  if (geometry) out.geometry = { size: geometry.size, channels: geometry.channels };
   if (r.mode === 'none' || r.mode === 'inpaint' || r.mode === 'img2img') out.mode = r.mode;
   if (r.tool === 'brush' || r.tool === 'eraser' || r.tool === 'draw') out.tool = r.tool;
   const strength = numberIn(r.strength, 0, 1);
@@ -82,10 +95,14 @@ export function decodeSaved(text: string | null): Partial<SavedSource> {
   if (feather !== undefined) out.feather = feather;
   const brushSize = numberIn(r.brushSize, MIN_BRUSH, MAX_BRUSH);
   if (brushSize !== undefined && Number.isInteger(brushSize)) out.brushSize = brushSize;
-  const pixels = base64ToFloat32(r.pixels);
-  if (pixels && isImageArray(pixels, -1, 1)) out.pixels = pixels;
-  const mask = base64ToFloat32(r.paintedMask);
-  if (mask && isImageArray(mask, 0, 1)) out.paintedMask = mask;
+  // An image or mask of another size than the record says is dropped, not guessed at.
+  const pixels = geometry ? base64ToFloat32(r.pixels) : null;
+  if (geometry && pixels && isImageArray(pixels, -1, 1, valueCount(geometry))) out.pixels = pixels;
+  const mask = geometry ? base64ToFloat32(r.paintedMask) : null;
+  if (geometry && mask && isImageArray(mask, 0, 1, pixelCount(geometry))) out.paintedMask = mask;
+  if (typeof r.brushColour === 'string' && hexToSigned(r.brushColour)) {
+    out.brushColour = r.brushColour.toLowerCase();
+  }
   if (typeof r.sourceLabel === 'string' && r.sourceLabel.length <= 200) {
     out.sourceLabel = r.sourceLabel;
   }

@@ -15,6 +15,7 @@ function sample(): SavedSource {
   const pixels = Float32Array.from({ length: PIXEL_COUNT }, (_, i) => ((i % 17) / 8 - 1) * 0.999);
   const paintedMask = Float32Array.from({ length: PIXEL_COUNT }, (_, i) => (i < 392 ? 1 : 0));
   return {
+    geometry: { size: 28, channels: 1 },
     mode: 'inpaint',
     strength: 0.35,
     feather: 1.5,
@@ -23,6 +24,7 @@ function sample(): SavedSource {
     pixels,
     paintedMask,
     sourceLabel: 'MNIST test #3 (0)',
+    brushColour: '#336699',
   };
 }
 
@@ -87,6 +89,8 @@ describe('saving the source and mask', () => {
       pixels: wrongSize,
       paintedMask: outOfRange,
       sourceLabel: 'x'.repeat(500),
+      geometry: { size: 28, channels: 2 },
+      brushColour: 'red',
     };
     expect(decodeSaved(JSON.stringify(bad))).toEqual({});
     const partly = decodeSaved(
@@ -115,5 +119,45 @@ describe('saving the source and mask', () => {
       removeItem: () => undefined,
     };
     expect(loadSaved(throwing)).toEqual({});
+  });
+});
+
+describe('saved geometry', () => {
+  it('round-trips a 32x32 colour source, its mask and the brush colour', () => {
+    const geometry = { size: 32, channels: 3 as const };
+    const pixels = Float32Array.from({ length: 32 * 32 * 3 }, (_, i) => ((i % 7) / 3 - 1) * 0.9);
+    const paintedMask = Float32Array.from({ length: 32 * 32 }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const back = decodeSaved(encodeSaved({ ...sample(), geometry, pixels, paintedMask }));
+    expect(back.geometry).toEqual(geometry);
+    expect(Array.from(back.pixels!)).toEqual(Array.from(pixels));
+    expect(Array.from(back.paintedMask!)).toEqual(Array.from(paintedMask));
+    expect(back.brushColour).toBe('#336699');
+  });
+
+  it('reads a record saved before geometry was stored as 28x28 grey', () => {
+    const old = JSON.parse(encodeSaved(sample()));
+    delete old.geometry;
+    delete old.brushColour;
+    const back = decodeSaved(JSON.stringify(old));
+    expect(back.geometry).toEqual({ size: 28, channels: 1 });
+    expect(back.pixels).toHaveLength(PIXEL_COUNT);
+    expect(back.paintedMask).toHaveLength(PIXEL_COUNT);
+    expect(back.brushColour).toBeUndefined();
+  });
+
+  it('drops an image or mask that does not have the size its record states', () => {
+    const record = JSON.parse(encodeSaved(sample()));
+    const claimsColour = decodeSaved(
+      JSON.stringify({ ...record, geometry: { size: 32, channels: 3 } }),
+    );
+    expect(claimsColour.geometry).toEqual({ size: 32, channels: 3 });
+    expect(claimsColour.pixels).toBeUndefined();
+    expect(claimsColour.paintedMask).toBeUndefined();
+    expect(claimsColour.mode).toBe('inpaint');
+    for (const geometry of [{ size: 9999, channels: 1 }, { size: 28 }, 'big', null]) {
+      const back = decodeSaved(JSON.stringify({ ...record, geometry }));
+      expect(back.geometry).toBeUndefined();
+      expect(back.pixels).toBeUndefined();
+    }
   });
 });

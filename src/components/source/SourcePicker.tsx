@@ -1,22 +1,35 @@
-// Where the source image comes from: an example from the data sets, an uploaded picture, or a
-// drawing started on black.
+// Where the source image comes from: an example from the loaded model's data set, an uploaded
+// picture, or a drawing started on a blank canvas (black for the grey models, white for colour).
 import { useEffect, useState, type ChangeEvent, type CSSProperties } from 'react';
 import { decodeUpload } from '../../source/decodeUpload';
-import { cellOrigin, exampleName, type ExampleImage } from '../../source/examplesIndex';
+import {
+  cellOrigin,
+  datasetsForModel,
+  exampleName,
+  type ExampleDataset,
+  type ExampleImage,
+} from '../../source/examplesIndex';
 import { loadExamples, type LoadedExamples } from '../../source/loadExamples';
 import { useSourceStore } from '../../state/sourceStore';
+import { useAppStore } from '../../store';
 
-/** On-screen size of one example thumbnail, in CSS pixels (a whole multiple of 28). */
-const THUMB = 42;
+/** On-screen enlargement of an example thumbnail (42 CSS pixels for a 28x28 cell). */
+const THUMB_SCALE = 1.5;
 
-function thumbStyle(examples: LoadedExamples, example: ExampleImage): CSSProperties {
-  const { index } = examples;
-  const scale = THUMB / index.cellSize;
-  const { x, y } = cellOrigin(index, example.cell);
+function thumbStyle(
+  examples: LoadedExamples,
+  dataset: ExampleDataset,
+  example: ExampleImage,
+): CSSProperties {
+  const side = dataset.cellSize * THUMB_SCALE;
+  const { x, y } = cellOrigin(dataset, example.cell);
   return {
-    backgroundImage: `url(${examples.spriteUrl})`,
-    backgroundSize: `${index.columns * THUMB}px auto`,
-    backgroundPosition: `${-x * scale}px ${-y * scale}px`,
+    width: side,
+    height: side,
+    backgroundColor: dataset.channels === 3 ? '#fff' : undefined,
+    backgroundImage: `url(${examples.spriteUrl(dataset.sprite)})`,
+    backgroundSize: `${dataset.columns * side}px auto`,
+    backgroundPosition: `${-x * THUMB_SCALE}px ${-y * THUMB_SCALE}px`,
   };
 }
 
@@ -26,7 +39,10 @@ export function SourcePicker() {
   const [busy, setBusy] = useState(false);
   const sourceLabel = useSourceStore((s) => s.sourceLabel);
   const hasSource = useSourceStore((s) => s.pixels !== null);
+  const geometry = useSourceStore((s) => s.geometry);
+  const modelId = useAppStore((s) => s.model?.id ?? null);
   const { setSource, setError, startDrawing, invertSource } = useSourceStore.getState();
+  const colour = geometry.channels === 3;
 
   useEffect(() => {
     let live = true;
@@ -45,7 +61,7 @@ export function SourcePicker() {
     if (!file) return;
     setBusy(true);
     try {
-      const result = await decodeUpload(file);
+      const result = await decodeUpload(file, geometry);
       if (result.ok) setSource(result.pixels, result.label, result.note);
       else setError(result.message);
     } finally {
@@ -65,7 +81,7 @@ export function SourcePicker() {
         <button
           type="button"
           onClick={startDrawing}
-          title="Start a black source and draw on it with the Draw tool"
+          title={`Start a ${colour ? 'white' : 'black'} source and draw on it with the Draw tool`}
         >
           New drawing
         </button>
@@ -73,18 +89,20 @@ export function SourcePicker() {
           type="button"
           onClick={invertSource}
           disabled={!hasSource}
-          title="Swap black and white"
+          title={colour ? 'Turn every colour into its opposite' : 'Swap black and white'}
         >
           Invert source
         </button>
       </div>
       {loadError && <p className="source-error">{loadError}</p>}
       {examples &&
-        examples.index.datasets.map((dataset) => (
+        datasetsForModel(examples.index, modelId, geometry).map((dataset) => (
           <div key={dataset.id} className="example-set">
             <h4>
-              {dataset.name} test images <small>({dataset.licence})</small>
+              {dataset.name} {dataset.channels === 3 ? 'images' : 'test images'}{' '}
+              <small>({dataset.licence})</small>
             </h4>
+            {dataset.credit && <p className="hint example-credit">{dataset.credit}</p>}
             <div className="example-grid" role="group" aria-label={`${dataset.name} examples`}>
               {examples.index.examples
                 .filter((e) => e.dataset === dataset.id)
@@ -98,8 +116,11 @@ export function SourcePicker() {
                       aria-label={name}
                       title={name}
                       aria-pressed={sourceLabel === name}
-                      style={thumbStyle(examples, example)}
-                      onClick={() => setSource(examples.pixelsOf(example.cell), name)}
+                      style={thumbStyle(examples, dataset, example)}
+                      onClick={() => {
+                        const picked = examples.pixelsOf(example);
+                        setSource(picked.pixels, name, null, picked.geometry);
+                      }}
                     />
                   );
                 })}

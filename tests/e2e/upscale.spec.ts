@@ -18,15 +18,21 @@ async function open(page: Page, query = '') {
 
 async function upscaleToEnd(page: Page) {
   const panel = page.getByTestId('upscale-panel');
-  await expect(panel.getByRole('button', { name: 'Upscale', exact: true })).toBeEnabled({ timeout: 60_000 });
+  await expect(panel.getByRole('button', { name: 'Upscale', exact: true })).toBeEnabled({
+    timeout: 60_000,
+  });
   await panel.getByRole('button', { name: 'Upscale', exact: true }).click();
-  await expect(page.getByTestId('upscale-readout')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  await expect(page.getByTestId('upscale-readout')).toHaveAttribute('data-status', 'done', {
+    timeout: 120_000,
+  });
 }
 
 /** Size of a canvas's image (its own pixels, not its CSS size). */
 async function canvasSize(page: Page, label: string) {
   return page.evaluate((name) => {
-    const canvas = document.querySelector<HTMLCanvasElement>(`[data-testid="upscale-views"] canvas[aria-label="${name}"]`);
+    const canvas = document.querySelector<HTMLCanvasElement>(
+      `[data-testid="upscale-views"] canvas[aria-label="${name}"]`,
+    );
     if (!canvas) throw new Error(`no canvas ${name}`);
     return { width: canvas.width, height: canvas.height };
   }, label);
@@ -72,7 +78,9 @@ function redDiscPng(): Buffer {
   ]);
 }
 
-test('an example emoji is upscaled to 64x64 step by step, consistent with its 32x32 input', async ({ page }) => {
+test('an example emoji is upscaled to 64x64 step by step, consistent with its 32x32 input', async ({
+  page,
+}) => {
   const errors = await open(page);
   const panel = page.getByTestId('upscale-panel');
   const examples = panel.getByRole('combobox', { name: 'Example low-res picture' });
@@ -93,7 +101,9 @@ test('an example emoji is upscaled to 64x64 step by step, consistent with its 32
   expect(errors).toEqual([]);
 });
 
-test('an uploaded 32x32 picture is upscaled with noise augmentation and another sampler', async ({ page }) => {
+test('an uploaded 32x32 picture is upscaled with noise augmentation and another sampler', async ({
+  page,
+}) => {
   const errors = await open(page);
   const panel = page.getByTestId('upscale-panel');
   await panel.getByLabel('Upload a low-res picture to upscale').setInputFiles({
@@ -112,5 +122,35 @@ test('an uploaded 32x32 picture is upscaled with noise augmentation and another 
   // Step back and forward again work on the finished run.
   await panel.getByRole('button', { name: 'Step back' }).click();
   await expect(page.getByTestId('upscale-readout')).toContainText('step 9 of 10');
+  expect(errors).toEqual([]);
+});
+
+test('cascade: an emoji the latent model makes is upscaled as soon as its run ends', async ({
+  page,
+}) => {
+  const errors = await open(page, '?model=emoji&batch=1&steps=8&guidance=5&seed=3');
+  const prompt = page.getByRole('textbox', { name: 'Prompt', exact: true });
+  await expect(prompt).toBeVisible({ timeout: 90_000 });
+  await prompt.fill('red heart');
+  const panel = page.getByTestId('upscale-panel');
+  await panel.getByLabel('Steps').fill('8');
+  await panel.getByRole('checkbox', { name: /Cascade/ }).check();
+  await expect(page.getByRole('button', { name: 'Generate', exact: true })).toBeEnabled({
+    timeout: 90_000,
+  });
+  await page.getByRole('button', { name: 'Generate', exact: true }).click();
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done', {
+    timeout: 120_000,
+  });
+  await expect(page.getByTestId('upscale-source')).toContainText('Cascade');
+  await expect(page.getByTestId('upscale-readout')).toHaveAttribute('data-status', 'done', {
+    timeout: 120_000,
+  });
+  expect(await canvasSize(page, 'x_t (upscaling)')).toEqual({ width: 64, height: 64 });
+  const db = Number(await page.getByTestId('upscale-consistency').getAttribute('data-db'));
+  expect(db).toBeGreaterThan(MIN_CONSISTENCY_DB);
+  // "Use main view image" takes the same picture for a manual upscale.
+  await panel.getByRole('button', { name: 'Use main view image' }).click();
+  await expect(page.getByTestId('upscale-source')).toContainText('Last sample');
   expect(errors).toEqual([]);
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodePng, encodeRgbPng } from '../../scripts/lib/pngRgb';
-import { parseUpscaleArgs, upscale } from '../../scripts/lib/upscale';
+import { parseUpscaleArgs, upscale, type UpscaleOptions } from '../../scripts/lib/upscale';
 import { UsageError } from '../../scripts/lib/generate';
 import { augmentLowRes, augmentSeed } from '../../src/engine/sr/srDenoiser';
 
@@ -151,9 +151,18 @@ describe('npm run upscale (in-process, wasm)', () => {
       writeFileSync(join(input, `example${k}.png`), encodeRgbPng(rgb, 32, 32));
     }
     const result = await upscale({
-      ...parseUpscaleArgs(['--in', input, '--out', out, '--steps', '6', '--backend', 'wasm']),
+      ...(parseUpscaleArgs([
+        '--in',
+        input,
+        '--out',
+        out,
+        '--steps',
+        '6',
+        '--backend',
+        'wasm',
+      ]) as UpscaleOptions),
       model: SR_DIR,
-    } as never);
+    });
     expect(readdirSync(out).sort()).toEqual(['example0.png', 'example1.png', 'upscale.json']);
     for (const k of [0, 1]) {
       const big = decodePng(readFileSync(join(out, `example${k}.png`)));
@@ -181,9 +190,9 @@ describe('npm run upscale (in-process, wasm)', () => {
     expect(result.files.map((f) => f.seed)).toEqual([0, 1]);
     await expect(
       upscale({
-        ...parseUpscaleArgs(['--in', input, '--out', out, '--backend', 'cpu']),
+        ...(parseUpscaleArgs(['--in', input, '--out', out, '--backend', 'cpu']) as UpscaleOptions),
         model: SR_DIR,
-      } as never),
+      }),
     ).rejects.toThrow('--overwrite');
   }, 120_000);
 });

@@ -365,10 +365,50 @@ export function UpscalePanel() {
   );
 }
 
+/**
+ * Cascade: a main run that finishes hands its image to the SR stage, which starts at once (the
+ * second run's conditioning is the first run's output). Only runs that end while it is on.
+ */
+function useCascade() {
+  const cascade = useUpscaleStore((s) => s.cascade);
+  useEffect(() => {
+    if (!cascade) return;
+    return useAppStore.subscribe((state, previous) => {
+      if (state.status !== 'done' || previous.status === 'done') return;
+      const last = state.frames[state.frames.length - 1] ?? null;
+      const source = sourceFromFrame(last, 'Cascade: the run just finished');
+      if (!source) return;
+      const upscale = useUpscaleStore.getState();
+      upscale.set({ source });
+      startUpscale(source, upscale.settings);
+    });
+  }, [cascade]);
+}
+
+function CascadeToggle() {
+  const cascade = useUpscaleStore((s) => s.cascade);
+  const set = useUpscaleStore((s) => s.set);
+  return (
+    <label className="upscale-cascade">
+      <input
+        type="checkbox"
+        checked={cascade}
+        onChange={(e) => {
+          if (e.target.checked) ensureUpscaleWorker();
+          set({ cascade: e.target.checked });
+        }}
+      />{' '}
+      Cascade: upscale every finished run
+    </label>
+  );
+}
+
 function UpscaleBody() {
+  useCascade();
   return (
     <div className="upscale" data-testid="upscale-panel">
       <SourceChooser />
+      <CascadeToggle />
       <UpscaleSettingsFields />
       <UpscaleRun />
       <ModelCaption />

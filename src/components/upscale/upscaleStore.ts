@@ -40,6 +40,8 @@ interface UpscaleState {
   /** The source of the current run (the chosen source may change after Upscale). */
   runSource: LowResSource | null;
   settings: UpscaleSettings;
+  /** Cascade: when a main run finishes, upscale its image right away (both stages in one go). */
+  cascade: boolean;
   runId: number;
   canStepBack: boolean;
   /** The low-res images as the model reads them (after augmentation), NHWC floats. */
@@ -66,6 +68,7 @@ export const useUpscaleStore = create<UpscaleState>((set) => ({
   source: null,
   runSource: null,
   settings: DEFAULT_UPSCALE_SETTINGS,
+  cascade: false,
   runId: 0,
   canStepBack: false,
   conditioning: null,

@@ -46,14 +46,16 @@ export async function renderXyGrid(): Promise<void> {
     xs.values.map((x) => ySetting.apply(xSetting.apply(controls, x), y)),
   );
   const cells: (XyCellImage | null)[] = jobs.map(() => null);
+  // The model's size until the first image is back (a latent model's images are decoded larger).
+  let imageSize = { width: model.imageSize, height: model.imageSize };
   const picture = () => ({
     xTitle: xSetting.label,
     yTitle: ySetting.label,
     xLabels: xs.values.map(String),
     yLabels: ys.values.map(String),
     cells: [...cells],
-    imageWidth: model.imageSize,
-    imageHeight: model.imageSize,
+    imageWidth: imageSize.width,
+    imageHeight: imageSize.height,
   });
   useXyStore.setState({ status: 'rendering', cellsDone: 0, problem: null, picture: picture() });
   try {
@@ -68,6 +70,7 @@ export async function renderXyGrid(): Promise<void> {
           if (owner !== generation) return;
           const { width, height, channels } = frame;
           cells[index] = { bytes: new Uint8Array(frame.sample), width, height, channels };
+          imageSize = { width, height };
           done++;
           useXyStore.setState({ cellsDone: done, picture: picture() });
         }

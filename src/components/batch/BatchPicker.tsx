@@ -2,6 +2,8 @@ import { useEffect, useRef, useState } from 'react';
 import { gridLayout } from '../../gridImage';
 import { useAppStore } from '../../store';
 import { useSourceStore } from '../../state/sourceStore';
+import { sourceFromFrame } from '../upscale/upscaleSources';
+import { useUpscaleStore } from '../upscale/upscaleStore';
 import type { FrameData } from '../../worker/protocol';
 import { batchImageAsSource } from './batchSource';
 import './batch.css';
@@ -38,8 +40,9 @@ function Thumbnail({ frame, index }: { frame: FrameData; index: number }) {
 
 /**
  * The batch of the frame on show as a grid of buttons: a click makes that image the source of
- * the next img2img / inpainting run ("use this"). The mask, strength and run settings stay; with
- * no source mode chosen yet it switches to img2img, the mode that uses a source as it is.
+ * the next img2img / inpainting run and of the upscale stage ("use this"). The mask, strength
+ * and run settings stay; with no source mode chosen yet it switches to img2img, the mode that
+ * uses a source as it is.
  */
 export function BatchPicker() {
   const frame = useAppStore((s) => s.frames[s.currentFrame] ?? null);
@@ -52,12 +55,21 @@ export function BatchPicker() {
       setNote(`Image ${index + 1} cannot be a source: ${result.problem}.`);
       return;
     }
-    const source = useSourceStore.getState();
     const label = `Generated image ${index + 1} (step ${frame.step} of ${frame.totalSteps})`;
+    // The upscale stage takes it too, where its size suits the super-resolution model.
+    const lowRes = sourceFromFrame(result.single, label);
+    if (lowRes) useUpscaleStore.getState().set({ source: lowRes });
+    const source = useSourceStore.getState();
     source.setSource(result.pixels, label);
-    if (source.mode === 'none') source.setMode('img2img');
+    const after = useSourceStore.getState();
+    if (after.error) {
+      setNote(`Image ${index + 1} cannot be a source: ${after.error}.`);
+      return;
+    }
+    if (after.mode === 'none') after.setMode('img2img');
     const mode = useSourceStore.getState().mode === 'inpaint' ? 'inpainting' : 'img2img';
-    setNote(`Image ${index + 1} is now the source for the next ${mode} run.`);
+    const also = lowRes ? ' and the upscale stage' : '';
+    setNote(`Image ${index + 1} is now the source for the next ${mode} run${also}.`);
   };
 
   return (

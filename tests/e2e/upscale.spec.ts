@@ -154,3 +154,29 @@ test('cascade: an emoji the latent model makes is upscaled as soon as its run en
   await expect(page.getByTestId('upscale-source')).toContainText('Last sample');
   expect(errors).toEqual([]);
 });
+
+test('speed: a 20-step upscale of 4 examples at once, timed in the page', async ({ page }) => {
+  await open(page);
+  const panel = page.getByTestId('upscale-panel');
+  const examples = panel.getByRole('combobox', { name: 'Example low-res picture' });
+  await expect(examples).toBeEnabled({ timeout: 30_000 });
+  await examples.selectOption('batch');
+  await expect(page.getByTestId('upscale-source')).toContainText('Examples 1-4');
+  // A warm-up run first (wasm compiles and tunes on its first calls).
+  await panel.getByLabel('Steps').fill('2');
+  await upscaleToEnd(page);
+  await panel.getByLabel('Steps').fill('20');
+  const t0 = Date.now();
+  await upscaleToEnd(page);
+  const seconds = (Date.now() - t0) / 1000;
+  const readout = page.getByTestId('upscale-readout');
+  await expect(readout).toHaveAttribute('data-batch', '4');
+  const stepMs = Number(await readout.getAttribute('data-model-ms'));
+  const backend = await page.getByTestId('backend-name').innerText();
+  console.log(
+    `SR speed in the page (${backend}): 20-step DDIM upscale of 4 images ${seconds.toFixed(2)} s, last step ${stepMs} ms`,
+  );
+  expect(stepMs).toBeGreaterThan(0);
+  const db = Number(await page.getByTestId('upscale-consistency').getAttribute('data-db'));
+  expect(db).toBeGreaterThan(MIN_CONSISTENCY_DB);
+});

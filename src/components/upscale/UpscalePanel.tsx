@@ -11,7 +11,9 @@ import { ViewCanvas } from '../ViewCanvas';
 import { ensureUpscaleWorker, SR_MODEL_PATH, startUpscale, upscaleCommands } from './upscaleClient';
 import {
   consistencyDb,
+  exampleBatch,
   loadExamples,
+  MAX_UPSCALE_BATCH,
   sourceFromFile,
   sourceFromFrame,
   type UpscaleExample,
@@ -127,6 +129,7 @@ function SourceChooser() {
           value=""
           disabled={!examples?.length}
           onChange={(e) => {
+            if (e.target.value === 'batch' && examples) choose(exampleBatch(examples));
             const pick = examples?.[Number(e.target.value)];
             if (pick) choose(pick.source);
           }}
@@ -137,6 +140,9 @@ function SourceChooser() {
               {x.label}
             </option>
           ))}
+          {examples && examples.length >= MAX_UPSCALE_BATCH && (
+            <option value="batch">The first {MAX_UPSCALE_BATCH} examples at once</option>
+          )}
         </select>
       </div>
       {problem && <p className="upscale-problem">{problem}</p>}
@@ -309,9 +315,16 @@ function UpscaleRun() {
           frame {frames.length === 0 ? 0 : current + 1} of {frames.length}
         </output>
       </div>
-      <p className="upscale-readout" data-testid="upscale-readout" data-status={status}>
+      <p
+        className="upscale-readout"
+        data-testid="upscale-readout"
+        data-status={status}
+        data-model-ms={frame ? frame.modelMs.toFixed(1) : undefined}
+        data-batch={frame?.batch}
+      >
         {frame
-          ? `step ${frame.step} of ${frame.totalSteps} · t = ${frame.timestep} · σ = ${frame.sigma.toFixed(3)} · ${frame.width}×${frame.height}`
+          ? `step ${frame.step} of ${frame.totalSteps} · t = ${frame.timestep} · σ = ${frame.sigma.toFixed(3)} · ${frame.width}×${frame.height}` +
+            (frame.step > 0 ? ` · model ${frame.modelMs.toFixed(0)} ms` : '')
           : status === 'loading'
             ? 'Loading the super-resolution model…'
             : 'No upscale yet'}

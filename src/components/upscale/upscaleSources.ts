@@ -157,3 +157,17 @@ export function consistencyDb(
   }
   return out;
 }
+
+/** The first MAX_UPSCALE_BATCH examples as one batch (they share a size). */
+export function exampleBatch(examples: UpscaleExample[]): LowResSource {
+  const picked = examples.slice(0, MAX_UPSCALE_BATCH);
+  const per = picked[0].source.pixels.length;
+  const pixels = new Float32Array(per * picked.length);
+  picked.forEach((x, i) => pixels.set(x.source.pixels, i * per));
+  return {
+    label: `Examples 1-${picked.length}`,
+    pixels,
+    batch: picked.length,
+    shape: picked[0].source.shape,
+  };
+}

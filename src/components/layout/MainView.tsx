@@ -4,8 +4,8 @@
 // the brush, so painting works on the source and on the run alike (mouse, pen and touch).
 import { useEffect, useMemo, type CSSProperties, type RefObject } from 'react';
 import { gridLayout, type GridLayout } from '../../gridImage';
-import { IMAGE_SIZE, PIXEL_COUNT } from '../../source/grid';
-import { grayToRgba } from '../../source/render';
+import { pixelCount } from '../../source/geometry';
+import { imageToRgba } from '../../source/render';
 import { useSourceStore } from '../../state/sourceStore';
 import { useStageStore } from '../../state/stageStore';
 import { useAppStore } from '../../store';
@@ -15,7 +15,6 @@ import { PixelCanvas } from '../source/PixelCanvas';
 import { ViewCanvas } from '../ViewCanvas';
 import { useElementSize, type Size } from './useElementSize';
 
-const ONE_IMAGE: Size = { width: IMAGE_SIZE, height: IMAGE_SIZE };
 /** Used until the view has been measured (and where it cannot be). */
 const FALLBACK_AREA: Size = { width: 280, height: 280 };
 
@@ -60,6 +59,9 @@ export function MainView() {
   const maskHidden = useStageStore((s) => s.maskHidden);
   const mode = useSourceStore((s) => s.mode);
   const pixels = useSourceStore((s) => s.pixels);
+  // The source's geometry follows the loaded model (28x28 grey, 32x32 colour).
+  const geometry = useSourceStore((s) => s.geometry);
+  const side = geometry.size;
   const [areaRef, measured] = useElementSize<HTMLDivElement>();
   useBrushWheel(areaRef);
   const area = measured && measured.width > 0 && measured.height > 0 ? measured : FALLBACK_AREA;
@@ -72,13 +74,14 @@ export function MainView() {
     [batch, frameHeight, frameWidth],
   );
   const showingRun = frame !== null && shows === 'run';
-  // The mask is the source's, 28x28: it lines up with a run's images only when they are 28x28.
-  const runOnMaskGrid = showingRun && frameWidth === IMAGE_SIZE && frameHeight === IMAGE_SIZE;
-  const runBox = placeInArea(grid ?? ONE_IMAGE, area);
-  const sourceBox = placeInArea(ONE_IMAGE, area);
+  // The mask is the source's (side x side): it lines up with a run's images of that size only.
+  const runOnMaskGrid = showingRun && frameWidth === side && frameHeight === side;
+  const oneImage = { width: side, height: side };
+  const runBox = placeInArea(grid ?? oneImage, area);
+  const sourceBox = placeInArea(oneImage, area);
   const sourceRgba = useMemo(
-    () => (pixels && maskHidden ? grayToRgba(pixels, PIXEL_COUNT) : null),
-    [pixels, maskHidden],
+    () => (pixels && maskHidden ? imageToRgba(pixels, pixelCount(geometry)) : null),
+    [pixels, maskHidden, geometry],
   );
 
   return (

@@ -9,8 +9,8 @@ import {
   forwardSample,
   forwardStats,
 } from '../../source/forwardProcess';
-import { PIXEL_COUNT } from '../../source/grid';
-import { grayToRgba } from '../../source/render';
+import { pixelCount } from '../../source/geometry';
+import { imageToRgba } from '../../source/render';
 import { useSourceStore } from '../../state/sourceStore';
 import { PixelCanvas } from './PixelCanvas';
 
@@ -32,11 +32,15 @@ export function ForwardProcessView({
   const t = Math.min(timestep, maxT);
   const stats = forwardStats(alphasCumprod[t]);
 
-  const noise = useMemo(() => gaussianArray(new Xoshiro128(seed), PIXEL_COUNT), [seed]);
+  // One noise value per value of the source: 28x28 grey or 32x32x3 colour (HWC).
+  const geometry = useSourceStore((s) => s.geometry);
+  const count = pixelCount(geometry);
+  const values = count * geometry.channels;
+  const noise = useMemo(() => gaussianArray(new Xoshiro128(seed), values), [seed, values]);
   const rgba = useMemo(() => {
-    if (!pixels) return grayToRgba(null, PIXEL_COUNT);
-    return grayToRgba(forwardSample(pixels, noise, stats.alphaBar), PIXEL_COUNT);
-  }, [pixels, noise, stats.alphaBar]);
+    if (!pixels || pixels.length !== noise.length) return imageToRgba(null, count);
+    return imageToRgba(forwardSample(pixels, noise, stats.alphaBar), count);
+  }, [pixels, noise, stats.alphaBar, count]);
 
   return (
     <section className="forward-process" aria-label="Forward process">

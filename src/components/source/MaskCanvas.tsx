@@ -7,7 +7,6 @@
 // under it (`grid`): a stroke on any image of the grid paints the one mask all of them share.
 import { useMemo, useRef, type CSSProperties, type PointerEvent } from 'react';
 import { GRID_GAP, type GridLayout } from '../../gridImage';
-import { IMAGE_SIZE } from '../../source/grid';
 import { maskedCount, type Point } from '../../source/mask';
 import { maskOverlayRgba } from '../../source/render';
 import { useSourceStore } from '../../state/sourceStore';
@@ -19,12 +18,18 @@ interface Hit {
   cell: number;
 }
 
-/** Where a client position falls: image pixels (continuous, 0..28) in the image under it. */
-function hitAt(clientX: number, clientY: number, rect: DOMRect, grid: GridLayout | null): Hit {
+/** Where a client position falls: image pixels (continuous, 0..side) in the image under it. */
+function hitAt(
+  clientX: number,
+  clientY: number,
+  rect: DOMRect,
+  grid: GridLayout | null,
+  side: number,
+): Hit {
   const fx = (clientX - rect.left) / rect.width;
   const fy = (clientY - rect.top) / rect.height;
-  if (!grid) return { point: { x: fx * IMAGE_SIZE, y: fy * IMAGE_SIZE }, cell: 0 };
-  const pitch = IMAGE_SIZE + GRID_GAP;
+  if (!grid) return { point: { x: fx * side, y: fy * side }, cell: 0 };
+  const pitch = side + GRID_GAP;
   const gx = fx * grid.width;
   const gy = fy * grid.height;
   const col = Math.min(grid.cols - 1, Math.max(0, Math.floor(gx / pitch)));
@@ -38,11 +43,11 @@ export function MaskCanvas({
   inert = false,
   style,
 }: {
-  /** The batch grid of 28x28 images the canvas lies over, or null for one image. */
+  /** The batch grid of source-sized images the canvas lies over, or null for one image. */
   grid?: GridLayout | null;
   /** See-through: the layers under it show, the canvas still takes the strokes. */
   ghost?: boolean;
-  /** Takes no strokes (a run whose images the 28x28 mask does not line up with). */
+  /** Takes no strokes (a run whose images the mask does not line up with). */
   inert?: boolean;
   style?: CSSProperties;
 }) {
@@ -54,11 +59,13 @@ export function MaskCanvas({
   const brushSize = useSourceStore((s) => s.brushSize);
   const beginStroke = useSourceStore((s) => s.beginStroke);
   const strokeTo = useSourceStore((s) => s.strokeTo);
+  // The source's side (28 grey, 32 colour): the mask's and the brush's pixels.
+  const side = useSourceStore((s) => s.geometry.size);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const stroke = useRef<{ pointerId: number; last: Point; cell: number } | null>(null);
   const cursorRef = useRef<HTMLDivElement>(null);
-  const across = grid ? grid.width : IMAGE_SIZE;
-  const down = grid ? grid.height : IMAGE_SIZE;
+  const across = grid ? grid.width : side;
+  const down = grid ? grid.height : side;
 
   /** Moves the brush outline without a React render per pointer event; null hides it. */
   const moveCursor = (event: PointerEvent<HTMLCanvasElement> | null) => {
@@ -85,6 +92,7 @@ export function MaskCanvas({
       event.clientY,
       canvas.getBoundingClientRect(),
       grid,
+      side,
     );
     stroke.current = { pointerId: event.pointerId, last: point, cell };
     beginStroke();
@@ -104,7 +112,7 @@ export function MaskCanvas({
       typeof native.getCoalescedEvents === 'function' ? native.getCoalescedEvents() : [];
     const rect = canvas.getBoundingClientRect();
     for (const e of events.length ? events : [native]) {
-      const { point, cell } = hitAt(e.clientX, e.clientY, rect, grid);
+      const { point, cell } = hitAt(e.clientX, e.clientY, rect, grid, side);
       // Into another image of the grid: the stroke goes on there, without a line across.
       strokeTo(cell === current.cell ? current.last : point, point);
       current.last = point;

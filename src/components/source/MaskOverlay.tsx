@@ -2,19 +2,20 @@
 // gets the same mask, in the colour and strength the source view blends it with.
 import { useEffect, useRef, type CSSProperties } from 'react';
 import { GRID_GAP, type GridLayout } from '../../gridImage';
-import { IMAGE_SIZE } from '../../source/grid';
+import { maskSide } from '../../source/mask';
 import { MASK_COLOUR, MASK_OPACITY } from '../../source/render';
 import { useSourceStore } from '../../state/sourceStore';
 
 /** RGBA of the grid with the mask tinted into every cell and everything else transparent. */
 export function maskLayerRgba(mask: Float32Array, grid: GridLayout): Uint8ClampedArray {
   const out = new Uint8ClampedArray(grid.width * grid.height * 4);
-  const pitch = IMAGE_SIZE + GRID_GAP;
+  const side = maskSide(mask);
+  const pitch = side + GRID_GAP;
   for (let row = 0; row < grid.rows; row++) {
     for (let col = 0; col < grid.cols; col++) {
-      for (let y = 0; y < IMAGE_SIZE; y++) {
-        for (let x = 0; x < IMAGE_SIZE; x++) {
-          const m = mask[y * IMAGE_SIZE + x];
+      for (let y = 0; y < side; y++) {
+        for (let x = 0; x < side; x++) {
+          const m = mask[y * side + x];
           if (m <= 0) continue;
           const o = 4 * ((row * pitch + y) * grid.width + col * pitch + x);
           out[o] = MASK_COLOUR[0];

@@ -35,6 +35,24 @@ function BrushSize() {
   );
 }
 
+/** The Draw tool's colour, for colour sources (grey ones are drawn in white). */
+function BrushColour() {
+  const id = useId();
+  const brushColour = useSourceStore((s) => s.brushColour);
+  const setBrushColour = useSourceStore((s) => s.setBrushColour);
+  return (
+    <div className="tool-field" title="Colour the Draw tool paints onto a colour source">
+      <label htmlFor={id}>Brush colour</label>
+      <input
+        id={id}
+        type="color"
+        value={brushColour}
+        onChange={(e) => setBrushColour(e.target.value)}
+      />
+    </div>
+  );
+}
+
 function Feather() {
   const id = useId();
   const feather = useSourceStore((s) => s.feather);
@@ -91,6 +109,7 @@ export function MaskTools() {
   const tool = useSourceStore((s) => s.tool);
   const canUndo = useSourceStore((s) => s.undoStack.items.length > 0);
   const canRedo = useSourceStore((s) => s.redoStack.items.length > 0);
+  const colour = useSourceStore((s) => s.geometry.channels === 3);
   const { setTool, clearMask, invertMask, fillMask, undo, redo } = useSourceStore.getState();
 
   return (
@@ -101,7 +120,11 @@ export function MaskTools() {
             key={t.tool}
             type="button"
             aria-pressed={tool === t.tool}
-            title={t.title}
+            title={
+              t.tool === 'draw' && colour
+                ? 'Draw in the brush colour onto the source image itself'
+                : t.title
+            }
             onClick={() => setTool(t.tool)}
           >
             {t.label}
@@ -109,6 +132,7 @@ export function MaskTools() {
         ))}
       </div>
       <BrushSize />
+      {colour && <BrushColour />}
       <div className="tool-group">
         <button type="button" onClick={undo} disabled={!canUndo} title="Ctrl+Z">
           Undo

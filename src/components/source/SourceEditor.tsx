@@ -4,7 +4,7 @@ import { useMemo } from 'react';
 import type { NoiseScheduleConfig } from '../../engine/schedule/betas';
 import { useAppStore } from '../../store';
 import { maskedCount } from '../../source/mask';
-import { PIXEL_COUNT } from '../../source/grid';
+import { pixelCount } from '../../source/geometry';
 import { useSourceStore } from '../../state/sourceStore';
 import { ForwardProcessView } from './ForwardProcessView';
 import { SourceModeControls } from './SourceModeControls';
@@ -18,6 +18,7 @@ function SourceStatus() {
   const note = useSourceStore((s) => s.sourceNote);
   const count = useSourceStore((s) => maskedCount(s.mask));
   const error = useSourceStore((s) => s.error);
+  const total = useSourceStore((s) => pixelCount(s.geometry));
 
   return (
     <div className="source-status">
@@ -26,7 +27,7 @@ function SourceStatus() {
         {note && <span className="hint"> ({note})</span>}
       </p>
       <p data-testid="mask-count">
-        Mask: {count} of {PIXEL_COUNT} pixels re-imagined
+        Mask: {count} of {total} pixels re-imagined
       </p>
       {mode !== 'none' && !hasSource && (
         <p className="source-warning">

@@ -196,3 +196,63 @@ describe('npm run upscale (in-process, wasm)', () => {
     ).rejects.toThrow('--overwrite');
   }, 120_000);
 });
+
+describe('every sampler drives the SR stage (wasm, shipped weights)', () => {
+  // Heun and DPM2 a take 'leading' spacing: from the cosine schedule's sigma at t = 999 (~1e4, where
+  // the model's own trailing spacing starts) their second-order correction overshoots (the
+  // trapezoid rule across one step from sigma 1e4 to ~5), as it would in diffusers.
+  const samplers: [string, string][] = [
+    ['DDIM', 'trailing'],
+    ['DDPM', 'trailing'],
+    ['Euler a', 'trailing'],
+    ['DPM++ 2M Karras', 'trailing'],
+    ['UniPC', 'trailing'],
+    ['PLMS', 'trailing'],
+    ['Heun', 'leading'],
+    ['DPM2 a', 'leading'],
+  ];
+  it.each(samplers)(
+    '%s (%s spacing): 8 steps stay consistent with the input',
+    async (sampler, spacing) => {
+      const input = scratch();
+      const out = scratch();
+      const sprite = decodePng(readFileSync(join(SR_DIR, 'examples.png')));
+      const rgb = new Uint8Array(32 * 32 * 3);
+      for (let y = 0; y < 32; y++)
+        rgb.set(sprite.rgb.subarray(y * sprite.width * 3, (y * sprite.width + 32) * 3), y * 96);
+      writeFileSync(join(input, 'a.png'), encodeRgbPng(rgb, 32, 32));
+      const options = parseUpscaleArgs([
+        '--in',
+        input,
+        '--out',
+        out,
+        '--steps',
+        '8',
+        '--sampler',
+        sampler,
+        '--spacing',
+        spacing,
+      ]) as UpscaleOptions;
+      await upscale({ ...options, model: SR_DIR });
+      const big = decodePng(readFileSync(join(out, 'a.png')));
+      let se = 0;
+      for (let y = 0; y < 32; y++) {
+        for (let x = 0; x < 32; x++) {
+          for (let c = 0; c < 3; c++) {
+            const at = (yy: number, xx: number) => big.rgb[(yy * 64 + xx) * 3 + c];
+            const down = Math.round(
+              (at(2 * y, 2 * x) +
+                at(2 * y, 2 * x + 1) +
+                at(2 * y + 1, 2 * x) +
+                at(2 * y + 1, 2 * x + 1)) /
+                4,
+            );
+            se += (down - rgb[(y * 32 + x) * 3 + c]) ** 2;
+          }
+        }
+      }
+      expect(10 * Math.log10((255 * 255) / (se / (32 * 32 * 3)))).toBeGreaterThan(20);
+    },
+    60_000,
+  );
+});

@@ -18,7 +18,7 @@ import {
   sourceFromFrame,
   type UpscaleExample,
 } from './upscaleSources';
-import { useUpscaleStore, type LowResSource } from './upscaleStore';
+import { useUpscaleStore, type LowResSource, type UpscaleSettings } from './upscaleStore';
 import './upscale.css';
 
 /** A FrameData-shaped wrapper so ViewCanvas can draw any NHWC byte image. */
@@ -168,7 +168,7 @@ function UpscaleSettingsFields() {
   const setSettings = useUpscaleStore((s) => s.setSettings);
   const model = useUpscaleStore((s) => s.model);
   const maxLevel = model?.maxNoiseLevel ?? 350;
-  const ids = { sampler: useId(), steps: useId(), seed: useId(), noise: useId() };
+  const ids = { sampler: useId(), spacing: useId(), steps: useId(), seed: useId(), noise: useId() };
   return (
     <div className="upscale-settings">
       <label htmlFor={ids.sampler}>Sampler</label>
@@ -182,6 +182,24 @@ function UpscaleSettingsFields() {
             {p.name}
           </option>
         ))}
+      </select>
+      <label
+        htmlFor={ids.spacing}
+        title="Where the steps sit on the 1000 training timesteps. The model's own (trailing) starts at t = 999, from pure noise; second-order k-samplers (Heun, DPM2 a) overshoot from that first, huge noise level: use leading for them"
+      >
+        Spacing
+      </label>
+      <select
+        id={ids.spacing}
+        value={settings.spacing ?? ''}
+        onChange={(e) =>
+          setSettings({ spacing: (e.target.value || null) as UpscaleSettings['spacing'] })
+        }
+      >
+        <option value="">model&apos;s own (trailing)</option>
+        <option value="leading">leading</option>
+        <option value="trailing">trailing</option>
+        <option value="linspace">linspace</option>
       </select>
       <label htmlFor={ids.steps}>Steps</label>
       <input

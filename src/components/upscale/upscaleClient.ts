@@ -95,7 +95,7 @@ export function startUpscale(
   const run: RunSettings = {
     sampler: settings.sampler,
     steps: settings.steps,
-    spacing: null,
+    spacing: settings.spacing,
     sigmaSchedule: 'default',
     guidanceScale: 1,
     eta: 0,

@@ -2,6 +2,7 @@
 // the next upscale, and the frames of the current one (the same FrameData the main view draws).
 import { create } from 'zustand';
 import type { SchedulePlan } from '../../engine/schedulePlan';
+import type { TimestepSpacing } from '../../engine/schedulers/types';
 import type { FrameData } from '../../worker/protocol';
 import type { UpscaleModelInfo } from '../../worker/upscaleProtocol';
 
@@ -22,6 +23,8 @@ export interface UpscaleSettings {
   seed: number;
   /** Noise-augmentation level of the low-res input (an integer training timestep; 0 = none). */
   noiseLevel: number;
+  /** Timestep spacing; null = the model's own (trailing: the first step at t = 999). */
+  spacing: TimestepSpacing | null;
 }
 
 export const DEFAULT_UPSCALE_SETTINGS: UpscaleSettings = {
@@ -29,6 +32,7 @@ export const DEFAULT_UPSCALE_SETTINGS: UpscaleSettings = {
   steps: 20,
   seed: 0,
   noiseLevel: 0,
+  spacing: null,
 };
 
 interface UpscaleState {

@@ -5,6 +5,7 @@
 import { useEffect, useId, useMemo, useState } from 'react';
 import { SAMPLER_PRESETS } from '../../engine/samplerPresets';
 import { useAppStore } from '../../store';
+import { useSourceStore } from '../../state/sourceStore';
 import type { FrameData } from '../../worker/protocol';
 import { Panel } from '../layout/Panel';
 import { ViewCanvas } from '../ViewCanvas';
@@ -16,6 +17,7 @@ import {
   MAX_UPSCALE_BATCH,
   sourceFromFile,
   sourceFromFrame,
+  sourceFromPanel,
   type UpscaleExample,
 } from './upscaleSources';
 import { useUpscaleStore, type LowResSource, type UpscaleSettings } from './upscaleStore';
@@ -64,6 +66,13 @@ function SourceChooser() {
   const set = useUpscaleStore((s) => s.set);
   const mainFrame = useAppStore((s) => s.frames[s.currentFrame] ?? null);
   const fromMain = useMemo(() => sourceFromFrame(mainFrame), [mainFrame]);
+  const panelPixels = useSourceStore((s) => s.pixels);
+  const panelGeometry = useSourceStore((s) => s.geometry);
+  const panelLabel = useSourceStore((s) => s.sourceLabel);
+  const fromPanel = useMemo(
+    () => sourceFromPanel(panelPixels, panelGeometry, panelLabel),
+    [panelPixels, panelGeometry, panelLabel],
+  );
   const [examples, setExamples] = useState<UpscaleExample[] | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const exampleId = useId();
@@ -103,6 +112,18 @@ function SourceChooser() {
           onClick={() => fromMain && choose(fromMain)}
         >
           Use main view image
+        </button>
+        <button
+          type="button"
+          disabled={!fromPanel}
+          title={
+            fromPanel
+              ? "The Source panel's picture (example, upload or drawing)"
+              : 'Pick, upload or draw a source in the Source panel first'
+          }
+          onClick={() => fromPanel && choose(fromPanel)}
+        >
+          Use source image
         </button>
         <label className="upscale-upload">
           Upload…

@@ -40,6 +40,20 @@ export function sourceFromFrame(
   return { label, pixels: toSignedRgb(bytes, batch, h, w, channels), batch, shape: [h, w, 3] };
 }
 
+/** The Source panel's picture (an example, an upload or a drawing), HWC in [-1, 1]; null if it cannot be upscaled. */
+export function sourceFromPanel(
+  pixels: Float32Array | null,
+  geometry: { size: number; channels: 1 | 3 },
+  label: string | null,
+): LowResSource | null {
+  const { size, channels } = geometry;
+  if (!pixels || size % SIDE_MULTIPLE || pixels.length !== size * size * channels) return null;
+  const rgb = new Float32Array(size * size * 3);
+  for (let i = 0; i < size * size; i++)
+    for (let c = 0; c < 3; c++) rgb[3 * i + c] = pixels[i * channels + (channels === 1 ? 0 : c)];
+  return { label: `Source: ${label ?? 'drawing'}`, pixels: rgb, batch: 1, shape: [size, size, 3] };
+}
+
 /** RGBA pixels composited on white (as the emoji data were) -> one low-res source image. */
 export function sourceFromRgba(
   rgba: Uint8ClampedArray,

@@ -320,8 +320,8 @@ def main(argv=None):
             "steps": ckpt["step"], "wall_seconds": round(ckpt["wall_seconds"], 1),
             "hardware": sorted({r["hardware"] for r in history}) or [ckpt.get("hardware")], "runs": history,
             "objective": "v-prediction MSE, min-SNR-5 weighting, t uniform in [0, 999], cosine schedule",
-            "crops": f"{a['crop']}x{a['crop']} windows of the 64x64 image at even offsets and the matching "
-                     f"{a['crop'] // 2}x{a['crop'] // 2} window of the 32x32 image",
+            "crops": "c x c windows of the 64x64 image at even offsets and the matching c/2 x c/2 window of the "
+                     "32x32 image; c per run in runs[].crop (64 = whole pictures)",
             "batch": a["batch"], "lr": a["lr"], "ema_decay": a["ema_decay"],
             "augmentation": "horizontal flip (no hue or colour changes)",
             "optimizer": "AdamW, weight decay 0, grad-norm clip 1.0, linear warm-up then constant",

@@ -1,6 +1,8 @@
 // Headless generation: loads a shipped model from disk, runs the engine's DiffusionRun in Node and
-// writes one 8-bit grayscale PNG per sample plus a contact sheet. Used by scripts/generate.ts
-// (`npm run generate`), by training/evaluate_all.py and, in-process, by the unit tests.
+// writes one PNG per sample plus a contact sheet: 8-bit grayscale for the class models, 8-bit RGB
+// for a text-to-image pipeline (a folder with model_index.json, e.g. emoji: --prompt). Used by
+// scripts/generate.ts (`npm run generate`), by training/evaluate_all.py and, in-process, by the
+// unit tests.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -24,6 +26,15 @@ import type { NoiseScheduleConfig } from '../../src/engine/schedule/betas';
 import { SAMPLER_PRESETS, findSamplerPreset } from '../../src/engine/samplerPresets';
 import type { TimestepSpacing } from '../../src/engine/schedulers/types';
 import { contactSheet, encodeGrayPng, toBytes } from './png';
+import { encodeRgbPng } from './pngRgb';
+import {
+  describePrompt,
+  generateEmojiBatch,
+  loadDiskPipeline,
+  rgbBytes,
+  rgbContactSheet,
+} from './emojiGenerate';
+import type { EmojiPipeline } from '../../src/engine/emoji';
 
 export type CliBackend = 'wasm' | 'cpu';
 
@@ -57,6 +68,10 @@ export interface GenerateOptions {
   /** Langevin corrector steps after each step (0 = off; Annealed Langevin: steps per level). */
   langevinSteps: number;
   langevinSnr: number;
+  /** Text-to-image pipelines only (null: not given, the empty prompt = unconditional). */
+  prompt: string | null;
+  /** Replaces the unconditional branch of classifier-free guidance (text-to-image only). */
+  negativePrompt: string;
 }
 
 export const DEFAULT_OPTIONS: Omit<GenerateOptions, 'out' | 'classes' | 'allClasses'> = {
@@ -77,14 +92,21 @@ export const DEFAULT_OPTIONS: Omit<GenerateOptions, 'out' | 'classes' | 'allClas
   classifierGuidance: 0,
   langevinSteps: 0,
   langevinSnr: DEFAULT_LANGEVIN_SNR,
+  prompt: null,
+  negativePrompt: '',
 };
 
 export const USAGE = `usage: npm run generate -- --out DIR [options]
 
-  --model ID|DIR      model id under --models-dir, or a folder with card.json (default mnist)
+  --model ID|DIR      model id under --models-dir, or a folder with card.json (default mnist);
+                      "emoji" is the text-to-image latent pipeline (32x32 RGB, --prompt)
   --models-dir DIR    default public/models
-  --class N|all|N,M   class id(s); "all" draws --count of every class (default 0)
-  --count N           images per class (default 16)
+  --class N|all|N,M   class id(s); "all" draws --count of every class (default 0; class models)
+  --prompt TEXT       what to draw (text-to-image models, e.g. "cat face"); unknown words are
+                      ignored and listed; empty or absent = unconditional
+  --negative-prompt TEXT
+                      replaces the unconditional branch of guidance (default: the empty prompt)
+  --count N           images per class, or per prompt (default 16)
   --sampler NAME      sampler preset, e.g. "DPM++ 2M", "Euler a", "DDIM", "DDPM" (default DPM++ 2M)
   --steps N           1..1000 (default 20)
   --guidance W        classifier-free guidance scale, 0..50 (default 2; 0 = unconditional)
@@ -103,7 +125,8 @@ export const USAGE = `usage: npm run generate -- --out DIR [options]
   --overwrite         replace earlier samples in --out
   --no-bench          skip timing single model calls at batch 1 and 16
 
-Writes DIR/<index>_c<class>_.png (8-bit grayscale), DIR/sheet.png and DIR/generate.json.`;
+Writes DIR/<index>_c<class>_.png (8-bit grayscale) for class models, DIR/<index>_.png (8-bit RGB)
+for text-to-image models, DIR/sheet.png and DIR/generate.json.`;
 
 export class UsageError extends Error {}
 
@@ -155,6 +178,12 @@ export function parseGenerateArgs(argv: string[]): GenerateOptions | 'help' {
         break;
       case '--class':
         classArg = value;
+        break;
+      case '--prompt':
+        o.prompt = value;
+        break;
+      case '--negative-prompt':
+        o.negativePrompt = value;
         break;
       case '--count':
         o.count = parseNumber(flag, value, true, 1, 100000);
@@ -228,7 +257,12 @@ export function sampleFileName(index: number, classId: number): string {
   return `${String(index).padStart(4, '0')}_c${classId}_.png`;
 }
 
-const SAMPLE_FILE = /^\d+_c\d+_\.png$/;
+/** The sample file name for image `index` of a text-to-image run. */
+export function promptSampleFileName(index: number): string {
+  return `${String(index).padStart(4, '0')}_.png`;
+}
+
+const SAMPLE_FILE = /^\d+(_c\d+)?_\.png$/;
 const OUTPUT_FILES = ['sheet.png', 'generate.json'];
 
 export interface LoadedDiskModel {
@@ -350,7 +384,8 @@ export interface GenerateResult {
   model: { id: string; dir: string; sha256: string; trainingSteps: unknown };
   files: string[];
   sheet: string;
-  images: { file: string; index: number; classId: number; seed: number }[];
+  /** classId: class models only. */
+  images: { file: string; index: number; classId?: number; seed: number }[];
   seconds: number;
   imagesPerSecond: number;
   /** Model calls during generation, grouped by batch size. */
@@ -425,6 +460,21 @@ export async function generate(
   log: (line: string) => void = () => {},
 ): Promise<GenerateResult> {
   const backend = await startBackend(options.backend, log);
+  const dir = modelDir(options.model, options.modelsDir);
+  if (existsSync(join(dir, 'model_index.json'))) {
+    const pipe = await loadDiskPipeline(dir);
+    try {
+      return await generateWithPipeline(pipe, dir, backend, options, log);
+    } finally {
+      pipe.dispose();
+    }
+  }
+  if (options.prompt !== null || options.negativePrompt !== '') {
+    throw new UsageError(
+      `--prompt and --negative-prompt need a text-to-image model (e.g. --model emoji); ` +
+        `${options.model} is a class model: use --class`,
+    );
+  }
   const model = await loadDiskModel(options.model, options.modelsDir);
   try {
     return await generateWith(model, backend, options, log);
@@ -607,6 +657,207 @@ export async function generateWith(
   log(
     `${total} image(s) in ${seconds.toFixed(1)} s: ${result.imagesPerSecond.toFixed(2)} images/s; ` +
       `wrote ${options.out}/ (${total} PNGs, sheet.png, generate.json)`,
+  );
+  return result;
+}
+
+/** Times the text-to-image denoiser alone at 1 and 8 latents (8 = 4 images with guidance). */
+export function benchPipeline(pipe: EmojiPipeline, batches = [1, 8], reps = 9): CallTiming[] {
+  const [h, w, c] = pipe.latentShape;
+  const byBatch = new Map<number, number[]>();
+  for (const batch of batches) {
+    const x = tf.randomNormal([batch, h, w, c], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const times = new Array<number>(batch).fill(500);
+    const classes = Array.from({ length: batch }, (_, i) => (i < batch / 2 ? 0 : 1));
+    const call = (): number => {
+      const t0 = performance.now();
+      const out = pipe.denoiser.predict(x, times, classes);
+      out.dataSync();
+      const dt = performance.now() - t0;
+      out.dispose();
+      return dt;
+    };
+    const warmStart = performance.now();
+    for (let i = 0; i < 2 || performance.now() - warmStart < 2000; i++) call();
+    byBatch.set(batch, Array.from({ length: reps }, call));
+    x.dispose();
+  }
+  return summarise(byBatch);
+}
+
+/**
+ * Text-to-image: the prompt (and negative prompt) on the pipeline's denoiser, the same
+ * DiffusionRun over its latents, the final latents through the VAE decoder, RGB PNGs.
+ */
+export async function generateWithPipeline(
+  pipe: EmojiPipeline,
+  dir: string,
+  backend: CliBackend,
+  options: GenerateOptions,
+  log: (line: string) => void = () => {},
+): Promise<GenerateResult> {
+  const { card } = pipe;
+  if (options.allClasses || options.classes.length !== 1 || options.classes[0] !== 0) {
+    throw new UsageError(`${card.id} is a text-to-image model: use --prompt, not --class`);
+  }
+  const total = options.count;
+  if (options.seed + total - 1 > 2 ** 32 - 1) {
+    throw new UsageError(`--seed ${options.seed} + ${total} images passes 2^32 - 1`);
+  }
+  const preset = findSamplerPreset(options.sampler);
+  if (!preset) throw new UsageError(`unknown sampler '${options.sampler}'`);
+  if (options.eta !== 0 && !preset.usesEta) {
+    log(`note: ${options.sampler} ignores --eta (only DDIM uses it)`);
+  }
+  prepareOutDir(options.out, options.overwrite);
+  const prompt = options.prompt ?? '';
+  const negativePrompt = options.negativePrompt;
+  const images = Array.from({ length: total }, (_, index) => ({
+    file: promptSampleFileName(index),
+    index,
+    seed: options.seed + index,
+  }));
+
+  const callMs = new Map<number, number[]>();
+  const denoiser = pipe.denoiser;
+  const timed: RunModel = {
+    ...pipe.runModel,
+    denoiser: {
+      predictionType: denoiser.predictionType,
+      nullClass: denoiser.nullClass,
+      imageShape: denoiser.imageShape,
+      predict: (x, timesteps, classIds) => {
+        const t0 = performance.now();
+        const out = denoiser.predict(x, timesteps, classIds);
+        const list = callMs.get(x.shape[0]) ?? [];
+        list.push(performance.now() - t0);
+        callMs.set(x.shape[0], list);
+        return out;
+      },
+    },
+  };
+
+  const unetWeights = card.components.unet.weights;
+  const sha256 = unetWeights?.sha256 ?? '';
+  log(
+    `${card.id} (text-to-image, U-Net sha256 ${sha256.slice(0, 12)}..., trained ${
+      card.training?.steps ?? '?'
+    } steps) on ${backend}: ${total} image(s) of ${JSON.stringify(prompt)}` +
+      (negativePrompt ? `, negative ${JSON.stringify(negativePrompt)}` : '') +
+      `, ${options.sampler}, ${options.steps} steps, guidance ${options.guidance}, batch ${options.batch}`,
+  );
+  const maxWords = pipe.tokenizer.maxLength - 2;
+  const promptTokens = pipe.tokenizer.encode(prompt);
+  const negativeTokens = pipe.tokenizer.encode(negativePrompt);
+  for (const [what, text, t] of [
+    ['prompt', prompt, promptTokens],
+    ['negative prompt', negativePrompt, negativeTokens],
+  ] as const) {
+    const note = describePrompt(what, text, { ...t, words: t.words.length }, maxWords);
+    if (note) log(`note: ${note}`);
+  }
+  if (prompt.trim() === '') log('note: empty prompt: unconditional samples');
+
+  const [h, w] = pipe.pixelShape;
+  const bytes: Uint8Array[] = [];
+  const start = performance.now();
+  for (let b = 0; b < images.length; b += options.batch) {
+    const chunk = images.slice(b, b + options.batch);
+    const t0 = performance.now();
+    const batch = generateEmojiBatch(
+      pipe,
+      {
+        prompt,
+        negativePrompt,
+        seeds: chunk.map((im) => im.seed),
+        sampler: options.sampler,
+        steps: options.steps,
+        guidance: options.guidance,
+        eta: options.eta,
+        spacing: options.spacing,
+        schedule: options.schedule,
+      },
+      timed,
+    );
+    const size = h * w * 3;
+    chunk.forEach((im, i) => {
+      const one = rgbBytes(batch.pixels.subarray(i * size, (i + 1) * size));
+      bytes.push(one);
+      writeFileSync(join(options.out, im.file), encodeRgbPng(one, w, h));
+    });
+    const dt = (performance.now() - t0) / 1000;
+    log(
+      `  images ${b}..${b + chunk.length - 1}: ${batch.modelCalls} model calls + decode in ` +
+        `${dt.toFixed(1)} s (${((dt * 1000) / batch.modelCalls).toFixed(0)} ms per step)`,
+    );
+  }
+  const seconds = (performance.now() - start) / 1000;
+
+  const cols = Math.ceil(Math.sqrt(total));
+  const sheet = rgbContactSheet(bytes, { width: w, height: h }, cols);
+  const sheetFile = join(options.out, 'sheet.png');
+  writeFileSync(sheetFile, encodeRgbPng(sheet.rgb, sheet.width, sheet.height));
+
+  const runCalls = summarise(callMs);
+  const bench = options.bench ? benchPipeline(pipe) : [];
+  const result: GenerateResult = {
+    backend,
+    model: { id: card.id, dir, sha256, trainingSteps: card.training?.steps ?? null },
+    files: images.map((im) => join(options.out, im.file)),
+    sheet: sheetFile,
+    images,
+    seconds,
+    imagesPerSecond: total / seconds,
+    runCalls,
+    bench,
+  };
+  const record = {
+    settings: {
+      model: options.model,
+      prompt,
+      negativePrompt,
+      count: options.count,
+      sampler: options.sampler,
+      steps: options.steps,
+      guidance: options.guidance,
+      seed: options.seed,
+      eta: options.eta,
+      spacing: options.spacing,
+      schedule: options.schedule,
+      batch: options.batch,
+      backend: options.backend,
+    },
+    tokens: {
+      prompt: {
+        ids: promptTokens.ids,
+        unknown: promptTokens.unknown,
+        truncated: promptTokens.truncated,
+      },
+      negative: {
+        ids: negativeTokens.ids,
+        unknown: negativeTokens.unknown,
+        truncated: negativeTokens.truncated,
+      },
+    },
+    ...result,
+    files: undefined,
+  };
+  writeFileSync(join(options.out, 'generate.json'), JSON.stringify(record, null, 2) + '\n');
+  for (const t of runCalls) {
+    log(
+      `model calls at batch ${t.batch}: ${t.calls} calls, mean ${t.meanMs.toFixed(1)} ms, ` +
+        `median ${t.medianMs.toFixed(1)} ms (${(t.medianMs / t.batch).toFixed(1)} ms per latent)`,
+    );
+  }
+  for (const t of bench) {
+    log(
+      `bench: one U-Net evaluation at batch ${t.batch} on ${backend}: median ` +
+        `${t.medianMs.toFixed(1)} ms over ${t.calls} calls`,
+    );
+  }
+  log(
+    `${total} image(s) in ${seconds.toFixed(1)} s: ${result.imagesPerSecond.toFixed(2)} images/s; ` +
+      `wrote ${options.out}/ (${total} RGB PNGs, sheet.png, generate.json)`,
   );
   return result;
 }

@@ -10,8 +10,11 @@ import {
   UsageError,
   generate,
   parseGenerateArgs,
+  promptSampleFileName,
   sampleFileName,
+  type GenerateOptions,
 } from '../../scripts/lib/generate';
+import { decodePng } from '../../scripts/lib/pngRgb';
 
 const ROOT = join(__dirname, '..', '..');
 const dirs: string[] = [];
@@ -78,6 +81,15 @@ describe('parseGenerateArgs', () => {
     expect(sampleFileName(0, 3)).toBe('0000_c3_.png');
     expect(sampleFileName(12345, 9)).toBe('12345_c9_.png');
   });
+
+  it('reads a prompt and a negative prompt; names text-to-image samples <index>_.png', () => {
+    const o = parseGenerateArgs(
+      ['--model', 'emoji', '--prompt', 'cat face', '--negative-prompt=grey'].concat(['--out', 'd']),
+    );
+    expect(o).toMatchObject({ model: 'emoji', prompt: 'cat face', negativePrompt: 'grey' });
+    expect(parseGenerateArgs(['--out', 'd'])).toMatchObject({ prompt: null, negativePrompt: '' });
+    expect(promptSampleFileName(7)).toBe('0007_.png');
+  });
 });
 
 describe('generate on the cpu backend with the shipped MNIST weights', () => {
@@ -123,5 +135,105 @@ describe('generate on the cpu backend with the shipped MNIST weights', () => {
       /class 10 is not a class of mnist/,
     );
     await expect(generate({ ...options, model: 'nope' })).rejects.toThrow(/no model 'nope'/);
+  });
+});
+
+/** Size, colour type and mean saturation (max - min channel, 0..255) of an RGB PNG. */
+function rgbPngStats(file: string): { width: number; height: number; saturation: number } {
+  const bytes = readFileSync(file);
+  expect(bytes[25]).toBe(2); // colour type: RGB
+  const { width, height, rgb } = decodePng(bytes);
+  let saturation = 0;
+  for (let i = 0; i < width * height; i++) {
+    const [r, g, b] = [rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]];
+    saturation += Math.max(r, g, b) - Math.min(r, g, b);
+  }
+  return { width, height, saturation: saturation / (width * height) };
+}
+
+describe('generate with the emoji text-to-image pipeline on wasm', () => {
+  const models = join(ROOT, 'public', 'models');
+  const emoji = (out: string, over: Partial<GenerateOptions> = {}) =>
+    generate({
+      ...DEFAULT_OPTIONS,
+      classes: [0],
+      allClasses: false,
+      out,
+      modelsDir: models,
+      model: 'emoji',
+      prompt: 'red heart',
+      count: 2,
+      steps: 3,
+      guidance: 5, // the U-Net sees 4 latents per call
+      seed: 11,
+      backend: 'wasm',
+      bench: false,
+      ...over,
+    });
+
+  it('writes 32x32 RGB colour PNGs, a sheet and a record; the same seed gives the same images', async () => {
+    const out = scratch();
+    const lines: string[] = [];
+    const result = await generate(
+      {
+        ...DEFAULT_OPTIONS,
+        classes: [0],
+        allClasses: false,
+        out,
+        modelsDir: models,
+        model: 'emoji',
+        prompt: 'red heart zzqx',
+        count: 2,
+        steps: 3,
+        guidance: 5,
+        seed: 11,
+        backend: 'wasm',
+        bench: false,
+      },
+      (line) => lines.push(line),
+    );
+    expect(result.backend).toBe('wasm');
+    expect(readdirSync(out).sort()).toEqual([
+      '0000_.png',
+      '0001_.png',
+      'generate.json',
+      'sheet.png',
+    ]);
+    for (const f of ['0000_.png', '0001_.png']) {
+      const stats = rgbPngStats(join(out, f));
+      expect([stats.width, stats.height]).toEqual([32, 32]);
+      expect(stats.saturation).toBeGreaterThan(8); // colour, not grey
+    }
+    expect(rgbPngStats(join(out, 'sheet.png'))).toMatchObject({ width: 70, height: 36 });
+    expect(readFileSync(join(out, '0000_.png'))).not.toEqual(readFileSync(join(out, '0001_.png')));
+    expect(lines.join('\n')).toMatch(/ignored unknown word\(s\): zzqx/);
+    const record = JSON.parse(readFileSync(join(out, 'generate.json'), 'utf8'));
+    expect(record.settings).toMatchObject({ prompt: 'red heart zzqx', negativePrompt: '' });
+    expect(record.tokens.prompt.unknown).toEqual(['zzqx']);
+    expect(record.runCalls).toEqual([expect.objectContaining({ batch: 4, calls: 3 })]);
+    const card = JSON.parse(readFileSync(join(models, 'emoji', 'card.json'), 'utf8'));
+    expect(record.model.sha256).toBe(card.components.unet.weights.sha256);
+
+    // Determinism: the same seed and prompt again (the unknown word changes nothing).
+    const again = scratch();
+    await emoji(again);
+    for (const f of ['0000_.png', '0001_.png']) {
+      expect(readFileSync(join(again, f))).toEqual(readFileSync(join(out, f)));
+    }
+    // A negative prompt changes the guidance, so the images.
+    const negative = scratch();
+    await emoji(negative, { negativePrompt: 'cat face' });
+    expect(readFileSync(join(negative, '0000_.png'))).not.toEqual(
+      readFileSync(join(out, '0000_.png')),
+    );
+    expect(tf.memory().numTensors).toBe(0);
+  });
+
+  it('says which options belong to which kind of model', async () => {
+    const out = scratch();
+    await expect(emoji(out, { classes: [3] })).rejects.toThrow(/use --prompt, not --class/);
+    await expect(
+      emoji(out, { model: 'mnist', backend: 'cpu', prompt: 'cat face' }),
+    ).rejects.toThrow(/--prompt and --negative-prompt need a text-to-image model/);
   });
 });

@@ -1,6 +1,6 @@
 """Trains the emoji judge (judge.py) on the real training images and ships it to training/emoji/judge/.
 
-  nohup nice -n 19 /usr/bin/python3 training/emoji/train_judge.py --threads 1 --minutes 15 \
+  nohup nice /usr/bin/python3 training/emoji/train_judge.py --threads 1 --minutes 15 \
     > training/checkpoints/emoji-judge/train.log 2>&1 &
 
 Data: emoji32.npz, split "train" (6,737 images, both styles, all 1,581 emoji). Targets: emoji_id
@@ -49,6 +49,8 @@ def parse_args(argv=None):
     p.add_argument("--eval-every", type=int, default=200)
     p.add_argument("--out-dir", default=JUDGE_DIR)
     p.add_argument("--ckpt-dir", default=CKPT_DIR)
+    p.add_argument("--init-from", default=None, help="continue from a judge checkpoint (judge-final.pt): weights "
+                   "and run history; the optimizer and the learning-rate cycle start afresh")
     p.add_argument("--data-dir", default=common.DATA_DIR)
     return p.parse_args(argv)
 
@@ -113,6 +115,12 @@ def main(argv=None):
 
     cfg = {"num_ids": len(id_names), "num_subgroups": len(sub_names)}
     model = EmojiJudge(cfg)
+    runs = []
+    if args.init_from:
+        prev = common.load_checkpoint(args.init_from)
+        model.load_state_dict(prev["model"])
+        runs = prev.get("runs") or [{"steps": prev["step"], "batch": 64, "lr": 2e-3, "note": "first run (45 min budget)"}]
+        print(f"continuing from {args.init_from} ({sum(r['steps'] for r in runs)} steps so far)", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
@@ -159,7 +167,11 @@ def main(argv=None):
             history.append(dict(step=step, minutes=round((time.time() - t0) / 60, 2), **m))
             print(f"held-out at step {step}: {m}", flush=True)
     seconds = time.time() - t0
-    torch.save({"model": model.state_dict(), "step": step, "config": model.config}, os.path.join(args.ckpt_dir, "judge-final.pt"))
+    runs = runs + [{"steps": step, "batch": args.batch, "lr": args.lr, "wall_seconds": round(seconds, 1),
+                    "command": "nice /usr/bin/python3 training/emoji/train_judge.py " + " ".join(sys.argv[1:])}]
+    total_steps = sum(r["steps"] for r in runs)
+    torch.save({"model": model.state_dict(), "step": total_steps, "config": model.config, "runs": runs},
+               os.path.join(args.ckpt_dir, "judge-final.pt"))
 
     # ship float16 weights, then measure what was shipped
     os.makedirs(args.out_dir, exist_ok=True)
@@ -182,13 +194,12 @@ def main(argv=None):
         "labels": {k: labels[k] for k in id_names},
         "training": {
             "data": "training/data/emoji/emoji32.npz, split 'train' (real Twemoji and Noto images only)",
-            "steps": step, "epochs": round(step * args.batch / x_tr.shape[0], 2), "batch": args.batch, "lr": args.lr,
-            "wall_seconds": round(seconds, 1), "hardware": common.hardware_description(torch.device("cpu")),
+            "steps": total_steps, "epochs": round(sum(r["steps"] * r["batch"] for r in runs) / x_tr.shape[0], 2),
+            "runs": runs, "hardware": common.hardware_description(torch.device("cpu")),
             "loss": "cross-entropy (label smoothing 0.1): identity + 0.5 x subgroup",
             "augmentation": "random translation +-2 px and scale 0.88-1.12 on white, Gaussian blur sigma 0.3-1.0 "
                             "(40%), pixel noise std <= 0.06 (50%); no colour change, no flips",
             "optimizer": "AdamW (weight decay 5e-4 on weights), warm-up 100 steps, cosine decay",
-            "command": "nice -n 19 /usr/bin/python3 training/emoji/train_judge.py " + " ".join(sys.argv[1:]),
             "held_out_history": history,
         },
         "exported_at": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),

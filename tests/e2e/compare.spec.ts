@@ -1,7 +1,7 @@
 // Compare, the X/Y grid and the batch grid's "use this", on the real model (wasm): two samplers
 // stepping together, a 2×2 grid exported as a PNG of the layout's size, and a batch image that
 // becomes the source pixel for pixel. Short runs (4-5 steps): the checks are about wiring.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { xyCellOrigin, xyGridLayout } from '../../src/compare/xyGridImage';
 
@@ -79,7 +79,9 @@ test('Compare: two samplers from one seed step together and play to the end', as
 test('X/Y grid: 2×2 of sampler × guidance renders and exports a PNG of its size', async ({
   page,
 }, testInfo) => {
-  const errors = await open(page, '?steps=4&seed=3&batch=1');
+  // The README's picture wants finished digits; the check itself needs only a few steps.
+  const steps = process.env.UPDATE_SCREENSHOT === '1' ? 20 : 4;
+  const errors = await open(page, `?steps=${steps}&seed=3&batch=1&class=3`);
   await page.getByText('X/Y grid', { exact: true }).click();
   // A bad value is refused with a message, and nothing breaks.
   await page.getByLabel('X axis').selectOption('sampler');
@@ -121,6 +123,30 @@ test('X/Y grid: 2×2 of sampler × guidance renders and exports a PNG of its siz
   expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
   // IHDR: width and height, big-endian, at bytes 16 and 20.
   expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([layout.width, layout.height]);
+
+  if (process.env.UPDATE_SCREENSHOT === '1') {
+    // The README's picture: a finished comparison above the grid.
+    await page.getByText('Compare two settings').click();
+    await page.getByRole('button', { name: 'Start comparison' }).click();
+    // The panels' column scrolls on its own: a tall window shows both panels whole.
+    await page.setViewportSize({ width: 1366, height: 1500 });
+    const compare = page.getByTestId('compare-status');
+    await expect(compare).toHaveAttribute('data-status', 'ready', { timeout: 90_000 });
+    await page.getByRole('button', { name: 'Play both' }).click();
+    await expect(compare).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
+    mkdirSync('docs', { recursive: true });
+    const boxes = await page
+      .locator('.compare-tools')
+      .evaluateAll((panels) => panels.map((p) => p.getBoundingClientRect().toJSON() as DOMRect));
+    const top = Math.min(...boxes.map((b) => b.y));
+    const clip = {
+      x: Math.min(...boxes.map((b) => b.x)),
+      y: top,
+      width: Math.max(...boxes.map((b) => b.width)),
+      height: Math.max(...boxes.map((b) => b.y + b.height)) - top,
+    };
+    await page.screenshot({ path: 'docs/compare.png', clip, fullPage: true });
+  }
   expect(errors).toEqual([]);
 });
 

@@ -77,7 +77,7 @@ export function BatchPicker() {
       <h2>Use as source</h2>
       <div
         className="batch-grid"
-        style={{ gridTemplateColumns: `repeat(${columns(frame)}, auto)` }}
+        style={{ gridTemplateColumns: `repeat(${columns(frame)}, minmax(0, 5.5rem))` }}
       >
         {Array.from({ length: frame.batch }, (_, i) => (
           <button type="button" key={i} className="batch-item" onClick={() => use(i)}>

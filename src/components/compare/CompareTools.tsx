@@ -2,18 +2,25 @@ import { ComparePanel } from './ComparePanel';
 import { XyGridPanel } from './XyGridPanel';
 import './compare.css';
 
-/** Compare and the X/Y grid, folded until opened: they run in their own engine workers. */
+/**
+ * Compare and the X/Y grid as two folded panels beside the main view (the panels' look from
+ * styles.css): they start their own engine workers only when used.
+ */
 export function CompareTools() {
   return (
-    <div className="compare-tools">
-      <details className="fold">
+    <>
+      <details className="panel compare-tools">
         <summary>Compare two settings</summary>
-        <ComparePanel />
+        <div className="panel-body">
+          <ComparePanel />
+        </div>
       </details>
-      <details className="fold">
+      <details className="panel compare-tools">
         <summary>X/Y grid</summary>
-        <XyGridPanel />
+        <div className="panel-body">
+          <XyGridPanel />
+        </div>
       </details>
-    </div>
+    </>
   );
 }

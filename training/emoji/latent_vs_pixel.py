@@ -64,6 +64,12 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-card", action="store_true")
+    p.add_argument("--only", choices=["pixel", "latent"], default=None,
+                   help="run one model only and write its part to --out (to run the two in parallel processes)")
+    p.add_argument("--latent-eval-steps", type=int, nargs="*", default=[8, 9, 10, 11],
+                   help="with --only latent: also measure the latent model after these steps (the pixel model's count)")
+    p.add_argument("--combine", nargs=2, metavar=("PIXEL_JSON", "LATENT_JSON"), default=None,
+                   help="combine the two parts into --out, the table and the card")
     p.add_argument("--out", default=os.path.join(EVAL_DIR, "latent_vs_pixel.json"))
     p.add_argument("--data-dir", default=common.DATA_DIR)
     return p.parse_args(argv)
@@ -174,6 +180,20 @@ def sampling_step_cost(model, space, shape, reps=3, decode=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.combine:
+        parts = []
+        for path in args.combine:
+            with open(path, encoding="utf-8") as f:
+                parts.append(json.load(f))
+        results = dict(parts[0])
+        results["latent"] = parts[1]["latent"]
+        results["protocol"]["command"] = {"pixel": parts[0]["protocol"]["command"], "latent": parts[1]["protocol"]["command"],
+                                          "combine": "/usr/bin/python3 training/emoji/latent_vs_pixel.py " + " ".join(sys.argv[1:])}
+        for key in ("budget", "batch", "lr", "warmup_steps", "quality_measure", "vae_round_trip_floor_rms"):
+            if parts[0]["protocol"][key] != parts[1]["protocol"][key]:
+                raise SystemExit(f"the two parts differ in {key}: {parts[0]['protocol'][key]} vs {parts[1]['protocol'][key]}")
+        finish(results, args)
+        return
     torch.set_num_threads(args.threads)
     t_start, c_start = time.time(), cpu()
     table = latent_data.load_table(args.data_dir)
@@ -230,19 +250,37 @@ def main(argv=None):
             json.dump(results, f, indent=1)
             f.write("\n")
 
-    print(f"pixel model: training for {args.train_cpu_seconds:.0f} CPU s", flush=True)
-    pix_model, results["pixel"] = train(pixel, text_cfg, 1, args, table, train_idx, tokenizer, abar,
-                                        (pix_eval, pix_eval, ids_eval))
-    results["pixel"]["sampling"] = sampling_step_cost(pix_model, pixel, (3, 32, 32))
-    save()
-    del pix_model
-    k = results["pixel"]["steps"]
-    print(f"latent model: training for {args.train_cpu_seconds:.0f} CPU s (evaluated after {k} steps too)", flush=True)
+    if args.only in (None, "pixel"):
+        print(f"pixel model: training for {args.train_cpu_seconds:.0f} CPU s", flush=True)
+        pix_model, results["pixel"] = train(pixel, text_cfg, 1, args, table, train_idx, tokenizer, abar,
+                                            (pix_eval, pix_eval, ids_eval))
+        results["pixel"]["sampling"] = sampling_step_cost(pix_model, pixel, (3, 32, 32))
+        save()
+        del pix_model
+        if args.only == "pixel":
+            return
+        at = (results["pixel"]["steps"],)
+    else:
+        at = tuple(args.latent_eval_steps)
+    print(f"latent model: training for {args.train_cpu_seconds:.0f} CPU s (evaluated after {at} steps too)", flush=True)
     lat_model, results["latent"] = train(latent, text_cfg, 1, args, table, train_idx, tokenizer, abar,
-                                         (lat_eval, pix_eval, ids_eval), eval_at_steps=(k,))
+                                         (lat_eval, pix_eval, ids_eval), eval_at_steps=at)
     results["latent"]["sampling"] = sampling_step_cost(lat_model, latent, (4, 8, 8), decode=decode)
+    results["seconds_latent_process"] = {"cpu": round(cpu() - c_start, 1), "wall": round(time.time() - t_start, 1)}
+    save()
+    if args.only == "latent":
+        return
+    finish(results, args)
 
+
+def finish(results, args):
     L, P = results["latent"], results["pixel"]
+    k = P["steps"]
+    measured = [int(key.split("_")[1]) for key in L["quality_model"] if key.startswith("after_") and key != "after_budget"]
+    k_lat = min(measured, key=lambda n: (abs(n - k), n)) if measured else None  # the latent model's step nearest to k
+    batch, budget = results["protocol"]["batch"], results["protocol"]["budget"].split(" CPU")[0]
+    vae_floor = results["protocol"]["vae_round_trip_floor_rms"]
+    white = results["protocol"]["all_white_prediction_rms"]
     gen20 = lambda r: 20 * r["sampling"]["cpu_seconds_per_step_batch4_cfg"] + r["sampling"].get("cpu_seconds_vae_decode_batch4", 0)  # noqa: E731
     results["summary"] = {
         "train_step_speedup": round(P["cpu_seconds_per_train_step"] / L["cpu_seconds_per_train_step"], 1),
@@ -251,28 +289,31 @@ def main(argv=None):
         "steps_in_equal_cpu_budget": {"latent": L["steps"], "pixel": P["steps"]},
         "x0_rms_after_equal_cpu": {"latent": L["quality_model"]["after_budget"]["rms_mean"],
                                    "pixel": P["quality_model"]["after_budget"]["rms_mean"]},
-        "x0_rms_after_equal_steps": {"steps": k, "latent": L["quality_model"].get(f"after_{k}_steps", {}).get("rms_mean"),
+        "x0_rms_after_equal_steps": {"pixel_steps": k, "latent_steps": k_lat,
+                                     "latent": L["quality_model"].get(f"after_{k_lat}_steps", {}).get("rms_mean"),
                                      "pixel": P["quality_model"]["after_budget"]["rms_mean"]},
     }
-    results["seconds"] = {"cpu": round(cpu() - c_start, 1), "wall": round(time.time() - t_start, 1)}
     results["measured_at"] = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
-    save()
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=1)
+        f.write("\n")
 
     s = results["summary"]
     print("\n| | latent (8x8x4) | pixel (32x32x3) | ratio |\n|---|---|---|---|")
     print(f"| U-Net parameters | {L['unet_parameters']:,} | {P['unet_parameters']:,} | |")
     print(f"| U-Net M MACs / sample (conv + linear only) | {L['unet_mmac_per_sample_linear_and_conv']} | "
           f"{P['unet_mmac_per_sample_linear_and_conv']} | |")
-    print(f"| CPU s / training step (batch {args.batch}) | {L['cpu_seconds_per_train_step']} | {P['cpu_seconds_per_train_step']} | "
+    print(f"| CPU s / training step (batch {batch}) | {L['cpu_seconds_per_train_step']} | {P['cpu_seconds_per_train_step']} | "
           f"{s['train_step_speedup']}x |")
     print(f"| CPU s / sampling step (batch 4, CFG) | {L['sampling']['cpu_seconds_per_step_batch4_cfg']} | "
           f"{P['sampling']['cpu_seconds_per_step_batch4_cfg']} | {s['sampling_step_speedup']}x |")
     print(f"| 20-step generation of 4, CPU s | {s['generation_20_steps_batch4_cpu_seconds']['latent_incl_vae_decode']} "
           f"(incl. VAE decode) | {s['generation_20_steps_batch4_cpu_seconds']['pixel']} | |")
-    print(f"| steps in {args.train_cpu_seconds:.0f} CPU s | {L['steps']} | {P['steps']} | |")
+    print(f"| steps in {budget} CPU s | {L['steps']} | {P['steps']} | |")
     print(f"| x0 RMS after equal CPU (lower is better) | {s['x0_rms_after_equal_cpu']['latent']} | "
           f"{s['x0_rms_after_equal_cpu']['pixel']} | |")
-    print(f"| x0 RMS after {k} steps each | {s['x0_rms_after_equal_steps']['latent']} | {s['x0_rms_after_equal_steps']['pixel']} | |")
+    print(f"| x0 RMS after {k_lat} / {k} steps | {s['x0_rms_after_equal_steps']['latent']} | {s['x0_rms_after_equal_steps']['pixel']} | |")
     print(f"| reference: VAE round-trip floor / all-white guess | {vae_floor:.4f} | {white:.4f} | |")
     print(f"wrote {args.out}")
     if not args.no_card:

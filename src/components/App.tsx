@@ -12,7 +12,7 @@ import { OutpaintPanel } from './outpaint/OutpaintPanel';
 import { UpscalePanel } from './upscale/UpscalePanel';
 import { RunButtons } from './RunButtons';
 import { RunSchedule } from './RunSchedule';
-import { MaskTools } from './source/MaskTools';
+import { MaskTools, ViewChoice } from './source/MaskTools';
 import { ModelForwardProcess, SourceEditor } from './source/SourceEditor';
 import { StepReadout } from './StepReadout';
 import { TheoryControls } from './TheoryControls';
@@ -53,7 +53,10 @@ export function App() {
           <RunButtons />
           <MaskTools />
           <MainView />
-          <StepReadout />
+          <div className="view-bar">
+            <StepReadout />
+            <ViewChoice />
+          </div>
           <Timeline />
           <p className="keys-hint">
             Keys: <kbd>Space</kbd> play/pause · <kbd>→</kbd> step · <kbd>←</kbd> step back ·{' '}

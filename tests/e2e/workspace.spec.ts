@@ -44,9 +44,14 @@ async function picture(page: Page, testInfo: TestInfo, name: string) {
   }
 }
 
-/** The controls a person needs for a run, by role and exact accessible name. */
+/**
+ * The controls a person needs for a run, by role and exact accessible name (within the run's
+ * own regions: other panels have Steps and Step of their own).
+ */
 function keyControls(page: Page): Record<string, Locator> {
-  const button = (name: string) => page.getByRole('button', { name, exact: true });
+  const run = page.getByRole('group', { name: 'Run', exact: true });
+  const settings = page.getByRole('complementary', { name: 'Settings', exact: true });
+  const button = (name: string) => run.getByRole('button', { name, exact: true });
   return {
     'main view': page.getByRole('img', { name: 'Noisy sample x_t' }),
     'mask layer': page.getByRole('img', { name: 'Mask' }),
@@ -55,12 +60,12 @@ function keyControls(page: Page): Record<string, Locator> {
     Step: button('Step'),
     'Step back': button('Step back'),
     Cancel: button('Cancel'),
-    Model: page.getByRole('combobox', { name: 'Model', exact: true }),
-    Class: page.getByRole('combobox', { name: 'Class', exact: true }),
-    'Guidance scale': page.getByRole('spinbutton', { name: 'Guidance scale', exact: true }),
-    'Guidance scale slider': page.getByRole('slider', { name: 'Guidance scale', exact: true }),
-    Steps: page.getByRole('spinbutton', { name: 'Steps', exact: true }),
-    'Steps slider': page.getByRole('slider', { name: 'Steps', exact: true }),
+    Model: settings.getByRole('combobox', { name: 'Model', exact: true }),
+    Class: settings.getByRole('combobox', { name: 'Class', exact: true }),
+    'Guidance scale': settings.getByRole('spinbutton', { name: 'Guidance scale', exact: true }),
+    'Guidance scale slider': settings.getByRole('slider', { name: 'Guidance scale', exact: true }),
+    Steps: settings.getByRole('spinbutton', { name: 'Steps', exact: true }),
+    'Steps slider': settings.getByRole('slider', { name: 'Steps', exact: true }),
     Timeline: page.getByRole('slider', { name: 'Timeline', exact: true }),
     'Brush size': page.getByRole('slider', { name: 'Brush size', exact: true }),
   };
@@ -85,7 +90,8 @@ async function expectNoHorizontalOverflow(page: Page) {
     const wide = [...document.querySelectorAll<HTMLElement>('body *')]
       .filter((el) => {
         const r = el.getBoundingClientRect();
-        return r.width > 0 && r.right > width + 0.5 && el.closest('[hidden]') === null;
+        // Folded panels keep their boxes but show nothing: only what can be seen counts.
+        return r.width > 0 && r.right > width + 0.5 && el.checkVisibility();
       })
       .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
     return { scroll: document.documentElement.scrollWidth - width, wide: wide.slice(0, 5) };
@@ -127,8 +133,9 @@ test('at 1366×768 the image and the run controls are in view; nothing overflows
   const view = (await page.getByRole('img', { name: 'Mask' }).boundingBox())!;
   expect(Math.min(view.width, view.height)).toBeGreaterThanOrEqual(400);
   // Every control's name is its label alone (the label does not wrap the control).
-  await expect(page.getByRole('combobox', { name: 'Model', exact: true })).toBeVisible();
-  await expect(page.getByRole('combobox', { name: 'Sampler', exact: true })).toBeVisible();
+  const settings = page.getByRole('complementary', { name: 'Settings', exact: true });
+  await expect(settings.getByRole('combobox', { name: 'Model', exact: true })).toBeVisible();
+  await expect(settings.getByRole('combobox', { name: 'Sampler', exact: true })).toBeVisible();
   await expect(page.getByRole('combobox', { name: 'Backend', exact: true })).toBeVisible();
   await picture(page, testInfo, 'workspace-1366');
 

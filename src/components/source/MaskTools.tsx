@@ -1,7 +1,7 @@
-// The main view's painting tools: tool choice, brush size, history and mask commands, and what
-// the view shows (source or run, mask on or hidden). Keys: [ and ] size the brush, Ctrl+Z and
-// Ctrl+Shift+Z undo and redo (useMaskKeys); the wheel with Ctrl, Alt or Shift over the view sizes
-// the brush too (MainView).
+// The main view's painting tools (tool, brush size, history, mask on or hidden), the mask
+// commands beside the source (clear, invert, fill, feather), and what the view shows (source or
+// run). Keys: [ and ] size the brush, Ctrl+Z and Ctrl+Shift+Z undo and redo (useMaskKeys); the
+// wheel with Ctrl, Alt or Shift over the view sizes the brush too (MainView).
 import { useId } from 'react';
 import { MAX_BRUSH, MAX_FEATHER, MIN_BRUSH } from '../../source/mask';
 import { useSourceStore, type Tool } from '../../state/sourceStore';
@@ -77,12 +77,11 @@ function Feather() {
   );
 }
 
-/** Source or run on the main view, and the mask layer on or off. */
-function ViewChoice() {
+/** Source or run on the main view. */
+export function ViewChoice() {
   const shows = useStageStore((s) => s.shows);
-  const maskHidden = useStageStore((s) => s.maskHidden);
   const hasFrames = useAppStore((s) => s.frames.length > 0);
-  const { show, setMaskHidden } = useStageStore.getState();
+  const { show } = useStageStore.getState();
   const showingRun = hasFrames && shows === 'run';
   return (
     <div className="tool-group" role="group" aria-label="Main view shows">
@@ -98,9 +97,25 @@ function ViewChoice() {
       >
         Show run
       </button>
-      <button type="button" aria-pressed={maskHidden} onClick={() => setMaskHidden(!maskHidden)}>
-        Hide mask
+    </div>
+  );
+}
+
+/** Clear, invert and fill the mask, and its soft edge. */
+export function MaskCommands() {
+  const { clearMask, invertMask, fillMask } = useSourceStore.getState();
+  return (
+    <div className="mask-commands" role="group" aria-label="Mask">
+      <button type="button" onClick={clearMask}>
+        Clear mask
       </button>
+      <button type="button" onClick={invertMask}>
+        Invert mask
+      </button>
+      <button type="button" onClick={fillMask}>
+        Fill mask
+      </button>
+      <Feather />
     </div>
   );
 }
@@ -109,8 +124,10 @@ export function MaskTools() {
   const tool = useSourceStore((s) => s.tool);
   const canUndo = useSourceStore((s) => s.undoStack.items.length > 0);
   const canRedo = useSourceStore((s) => s.redoStack.items.length > 0);
+  const maskHidden = useStageStore((s) => s.maskHidden);
   const colour = useSourceStore((s) => s.geometry.channels === 3);
-  const { setTool, clearMask, invertMask, fillMask, undo, redo } = useSourceStore.getState();
+  const { setTool, undo, redo } = useSourceStore.getState();
+  const { setMaskHidden } = useStageStore.getState();
 
   return (
     <div className="mask-tools" role="group" aria-label="Mask tools">
@@ -141,19 +158,9 @@ export function MaskTools() {
           Redo
         </button>
       </div>
-      <div className="tool-group">
-        <button type="button" onClick={clearMask}>
-          Clear mask
-        </button>
-        <button type="button" onClick={invertMask}>
-          Invert mask
-        </button>
-        <button type="button" onClick={fillMask}>
-          Fill mask
-        </button>
-      </div>
-      <Feather />
-      <ViewChoice />
+      <button type="button" aria-pressed={maskHidden} onClick={() => setMaskHidden(!maskHidden)}>
+        Hide mask
+      </button>
     </div>
   );
 }

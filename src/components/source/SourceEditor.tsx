@@ -7,6 +7,7 @@ import { maskedCount } from '../../source/mask';
 import { pixelCount } from '../../source/geometry';
 import { useSourceStore } from '../../state/sourceStore';
 import { ForwardProcessView } from './ForwardProcessView';
+import { MaskCommands } from './MaskTools';
 import { SourceModeControls } from './SourceModeControls';
 import { SourcePicker } from './SourcePicker';
 import './source.css';
@@ -69,6 +70,7 @@ export function SourceEditor() {
       <SourceModeControls />
       <SourcePicker />
       <SourceStatus />
+      <MaskCommands />
     </section>
   );
 }

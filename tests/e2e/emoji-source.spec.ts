@@ -156,3 +156,47 @@ test('an emoji example is inpainted under a painted mask and img2img stays close
   expect(meanDiff(blank, new Uint8Array(SIZE * SIZE * 3).fill(255), (x) => x < 12)).toBe(0);
   expect(errors).toEqual([]);
 });
+
+test('a digit source and its mask are converted, not lost, when the emoji model is loaded', async ({
+  page,
+}) => {
+  test.setTimeout(240_000);
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto('/?model=mnist&batch=1&steps=3');
+  await expect(page.getByRole('button', { name: 'Generate', exact: true })).toBeEnabled({
+    timeout: 90_000,
+  });
+  const digit = 'MNIST test #3 (0)';
+  await page.getByRole('button', { name: digit, exact: true }).click();
+  await page.getByRole('radio', { name: 'Inpaint' }).check();
+  await page.getByRole('button', { name: 'Fill mask' }).click();
+  await expect(page.getByTestId('mask-count')).toContainText('784 of 784 pixels');
+
+  await page.getByRole('combobox', { name: 'Model' }).selectOption('emoji');
+  await expect(page.getByRole('textbox', { name: 'Prompt', exact: true })).toBeVisible({
+    timeout: 90_000,
+  });
+  // Same source, same (full) mask, now 32x32 and RGB: the digit replicated into three channels.
+  await expect(page.getByTestId('mask-count')).toContainText('1024 of 1024 pixels');
+  await expect(page.getByTestId('source-label')).toContainText(digit);
+  await expect(page.getByRole('radio', { name: 'Inpaint' })).toBeChecked();
+  await page.getByRole('button', { name: 'Clear mask' }).click();
+  const rgba = await canvasRgba(page, 'Mask');
+  expect(rgba).toHaveLength(SIZE * SIZE * 4);
+  let bright = 0;
+  for (let p = 0; p < SIZE * SIZE; p++) {
+    const [r, g, b] = rgba.slice(4 * p, 4 * p + 3);
+    expect(r === g && g === b).toBe(true);
+    if (r > 200) bright++;
+  }
+  expect(bright).toBeGreaterThan(60); // the zero's strokes
+
+  // The converted source survives a reload at the colour geometry.
+  await page.reload();
+  await expect(page.getByTestId('source-label')).toContainText(digit, { timeout: 90_000 });
+  await expect(page.getByTestId('mask-count')).toContainText('of 1024 pixels', {
+    timeout: 90_000,
+  });
+  expect(errors).toEqual([]);
+});

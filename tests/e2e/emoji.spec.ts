@@ -99,3 +99,27 @@ test('unknown words are shown as ignored, words are suggested, an empty prompt i
   await generateToEnd(page);
   expect(errors).toEqual([]);
 });
+
+test('a pipeline whose components disagree is refused with the file named; the old model stays', async ({
+  page,
+}) => {
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.route('**/models/emoji/unet/config.json', async (route) => {
+    const config = (await (await route.fetch()).json()) as Record<string, unknown>;
+    await route.fulfill({ json: { ...config, cross_attention_dim: 64 } });
+  });
+  await page.goto('/?model=mnist&batch=1&steps=3');
+  await expect(page.getByRole('button', { name: 'Generate' })).toBeEnabled({ timeout: 60_000 });
+  await page.getByRole('combobox', { name: 'Model' }).selectOption('emoji');
+  const alert = page.getByRole('alert').filter({ hasText: 'Could not load model "emoji"' });
+  await expect(alert).toContainText('unet/config.json');
+  await expect(alert).toContainText('cross_attention_dim');
+  await expect(alert).toContainText('Still using "mnist".');
+  await expect(page.getByRole('combobox', { name: 'Model' })).toHaveValue('mnist');
+  await page.getByRole('button', { name: 'Generate', exact: true }).click();
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'done', {
+    timeout: 60_000,
+  });
+  expect(errors).toEqual([]);
+});

@@ -165,6 +165,9 @@ describe.each(['cpu', 'wasm'] as const)('emoji pipeline parity with PyTorch on %
     take(pipe.denoiser.predict(x, [10, 900], [0, 1]));
     take(pipe.decode(x));
     take(pipe.encodePrompt('cat face').hidden);
+    const report = pipe.setPrompt('cat face zzqx', 'red'); // replaces the held encodings
+    expect(report.prompt).toEqual({ unknown: ['zzqx'], truncated: false, words: 2 });
+    take(pipe.denoiser.predict(x, [10, 900], [0, 1]));
     x.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -193,6 +193,30 @@ interface TransformerParams {
   projOut: MaybeBiasedLinear;
 }
 
+/** One transformer's cross-attention keys and values for the batch, heads split: [B * heads, L, d]. */
+interface KeysValues {
+  k: tf.Tensor3D;
+  v: tf.Tensor3D;
+}
+
+/**
+ * Text contexts run through every transformer's to_k / to_v once (they do not change during a
+ * run): per transformer, keys and values [R, heads, L, d] for R contexts (prompt, negative prompt).
+ * A model call then only gathers the rows its images use.
+ */
+export class PreparedContext {
+  constructor(
+    readonly rows: number,
+    readonly length: number,
+    readonly perTransformer: Map<TransformerParams, { k: tf.Tensor4D; v: tf.Tensor4D }>,
+  ) {}
+
+  dispose(): void {
+    for (const { k, v } of this.perTransformer.values()) tf.dispose([k, v]);
+    this.perTransformer.clear();
+  }
+}
+
 interface BlockParams {
   resnets: ResnetParams[];
   attentions: TransformerParams[];
@@ -264,23 +288,93 @@ export class LatentUNet {
    * the text context [B, L, cross_attention_dim]. A new tensor the caller disposes.
    */
   predict(x: tf.Tensor4D, timesteps: ArrayLike<number>, context: tf.Tensor3D): tf.Tensor4D {
+    const b = x.shape[0];
+    if (context.rank !== 3 || context.shape[0] !== b) {
+      throw new Error(`LatentUNet context must be [${b}, L, D], got [${context.shape}]`);
+    }
+    const prepared = this.prepareContext(context);
+    try {
+      return this.predictPrepared(
+        x,
+        timesteps,
+        prepared,
+        Array.from({ length: b }, (_, i) => i),
+      );
+    } finally {
+      prepared.dispose();
+    }
+  }
+
+  /** Keys and values of every transformer's cross-attention for contexts [R, L, D]. */
+  prepareContext(contexts: tf.Tensor3D): PreparedContext {
+    if (this.disposed) throw new Error('LatentUNet.prepareContext called after dispose()');
+    const [rows, length, dim] = contexts.shape;
+    if (dim !== this.config.cross_attention_dim) {
+      throw new Error(
+        `LatentUNet context must be [R, L, ${this.config.cross_attention_dim}], got [${contexts.shape}]`,
+      );
+    }
+    const perTransformer = new Map<TransformerParams, { k: tf.Tensor4D; v: tf.Tensor4D }>();
+    for (const p of this.transformers()) {
+      const kv = tf.tidy(() => {
+        const d = p.channels / p.heads;
+        const [k, v] = tf
+          .split(dense(contexts, p.crossKv), 2, 2)
+          .map((z) => tf.transpose(tf.reshape(z, [rows, length, p.heads, d]), [0, 2, 1, 3])) as [
+          tf.Tensor4D,
+          tf.Tensor4D,
+        ];
+        return { k, v };
+      });
+      perTransformer.set(p, kv);
+    }
+    return new PreparedContext(rows, length, perTransformer);
+  }
+
+  /** predict() with prepared contexts: image i attends to context row rows[i]. */
+  predictPrepared(
+    x: tf.Tensor4D,
+    timesteps: ArrayLike<number>,
+    prepared: PreparedContext,
+    rows: ArrayLike<number>,
+  ): tf.Tensor4D {
     if (this.disposed) throw new Error('LatentUNet.predict called after dispose()');
     const [b, h, w, c] = x.shape;
-    const { sample_size: size, in_channels: inCh, cross_attention_dim: ctxDim } = this.config;
+    const { sample_size: size, in_channels: inCh } = this.config;
     if (h !== size || w !== size || c !== inCh) {
       throw new Error(`LatentUNet input must be [B, ${size}, ${size}, ${inCh}], got [${x.shape}]`);
     }
-    if (context.shape[0] !== b || context.shape[2] !== ctxDim) {
-      throw new Error(`LatentUNet context must be [${b}, L, ${ctxDim}], got [${context.shape}]`);
-    }
-    if (timesteps.length !== b) {
-      throw new Error(`LatentUNet got ${timesteps.length} timesteps for a batch of ${b}`);
+    if (timesteps.length !== b || rows.length !== b) {
+      throw new Error(
+        `LatentUNet got ${timesteps.length} timesteps and ${rows.length} context rows for a batch of ${b}`,
+      );
     }
     const times = Float64Array.from(timesteps);
     times.forEach((t, i) => {
       if (!Number.isFinite(t)) throw new Error(`LatentUNet timestep ${i} is ${t}`);
     });
-    return tf.tidy(() => this.forward(x, times, context));
+    const picks = Int32Array.from(rows);
+    picks.forEach((r, i) => {
+      if (r !== rows[i] || r < 0 || r >= prepared.rows) {
+        throw new Error(`LatentUNet context row ${rows[i]} is not one of 0..${prepared.rows - 1}`);
+      }
+    });
+    return tf.tidy(() => {
+      // One gather per transformer: the batch's keys and values, heads split [B * heads, L, d].
+      const index = tf.tensor1d(picks, 'int32');
+      const context = new Map<TransformerParams, KeysValues>();
+      for (const [p, { k, v }] of prepared.perTransformer) {
+        const [, heads, length, d] = k.shape;
+        const flat = (z: tf.Tensor4D) => tf.reshape(tf.gather(z, index), [b * heads, length, d]);
+        context.set(p, { k: flat(k) as tf.Tensor3D, v: flat(v) as tf.Tensor3D });
+      }
+      return this.forward(x, times, context);
+    });
+  }
+
+  /** Every transformer, in forward order. */
+  private transformers(): TransformerParams[] {
+    return [...this.down, this.mid, ...this.up].flatMap((b) => b.attentions);
   }
 
   private resnet(x: tf.Tensor4D, siluTemb: tf.Tensor2D, p: ResnetParams): tf.Tensor4D {
@@ -291,7 +385,11 @@ export class LatentUNet {
     return tf.add(p.shortcut ? conv(x, p.shortcut) : x, out);
   }
 
-  private transformer(x: tf.Tensor4D, context: tf.Tensor3D, p: TransformerParams): tf.Tensor4D {
+  private transformer(
+    x: tf.Tensor4D,
+    context: Map<TransformerParams, KeysValues>,
+    p: TransformerParams,
+  ): tf.Tensor4D {
     const [b, h, w, c] = x.shape;
     const groups = this.config.norm_num_groups;
     const normed = normalise(x, p.norm, groups, TRANSFORMER_NORM_EPS, false);
@@ -303,30 +401,36 @@ export class LatentUNet {
     );
     t = tf.add(
       t,
-      dense(this.crossAttention(layerNorm(t, p.norm2, LAYER_NORM_EPS), context, p), p.crossOut),
+      dense(
+        this.crossAttention(layerNorm(t, p.norm2, LAYER_NORM_EPS), context.get(p)!, p),
+        p.crossOut,
+      ),
     );
     t = tf.add(t, dense(quickGelu(dense(layerNorm(t, p.norm3, LAYER_NORM_EPS), p.ff1)), p.ff2));
     return tf.add(x, tf.reshape(dense(t, p.projOut), [b, h, w, c]));
   }
 
-  /** Queries from the latent tokens [B, N, C] over the text tokens [B, L, D]: [B, N, C]. */
-  private crossAttention(t: tf.Tensor3D, context: tf.Tensor3D, p: TransformerParams): tf.Tensor3D {
+  /** Queries from the latent tokens [B, N, C] over the text tokens' keys and values: [B, N, C]. */
+  private crossAttention(t: tf.Tensor3D, kv: KeysValues, p: TransformerParams): tf.Tensor3D {
     const q = splitHeads(dense(t, p.crossQ), p.heads);
-    const [k, v] = tf.split(dense(context, p.crossKv), 2, 2) as [tf.Tensor3D, tf.Tensor3D];
-    return mergeHeads(scaledDotProduct(q, splitHeads(k, p.heads), splitHeads(v, p.heads)), p.heads);
+    return mergeHeads(scaledDotProduct(q, kv.k, kv.v), p.heads);
   }
 
   private block(
     h: tf.Tensor4D,
     siluTemb: tf.Tensor2D,
-    context: tf.Tensor3D,
+    context: Map<TransformerParams, KeysValues>,
     p: BlockParams,
     j: number,
   ): tf.Tensor4D {
     return this.transformer(this.resnet(h, siluTemb, p.resnets[j]), context, p.attentions[j]);
   }
 
-  private forward(x: tf.Tensor4D, times: Float64Array, context: tf.Tensor3D): tf.Tensor4D {
+  private forward(
+    x: tf.Tensor4D,
+    times: Float64Array,
+    context: Map<TransformerParams, KeysValues>,
+  ): tf.Tensor4D {
     const dim = this.config.block_out_channels[0];
     const features = tf.tensor2d(timestepFeatures(times, dim, 10000), [times.length, dim]);
     // SiLU(temb) is what every ResNet's time projection reads; compute it once.

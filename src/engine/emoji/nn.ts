@@ -12,7 +12,7 @@ import {
   type NormParams,
 } from '../model/layers';
 import type { HostTensor } from '../model/weights';
-import { fusedGroupNorm, fusedGroupNormAvailable } from '../kernels';
+import { fusedGroupNorm, fusedGroupNormAvailable, wasmKernelsReady } from '../kernels';
 
 /** y = x W (+ b): W [in, out]. */
 export interface MaybeBiasedLinear {
@@ -98,10 +98,20 @@ export function dense<T extends tf.Tensor2D | tf.Tensor3D>(x: T, p: MaybeBiasedL
   return tf.reshape(flat, [b, n, out]) as T;
 }
 
-/** nn.LayerNorm over the last axis (biased variance, as PyTorch). */
+/**
+ * nn.LayerNorm over the last axis (biased variance, as PyTorch). On wasm one fused GroupNorm call:
+ * every token as an "image" of one position and one group is exactly LayerNorm, where the tfjs
+ * ops take about nine kernels. (Only on wasm, where the parity test runs it: the WebGPU/WebGL
+ * GroupNorm shaders are not tested with one position per image.)
+ */
 export function layerNorm<T extends tf.Tensor>(x: T, p: NormParams, eps: number): T {
-  const axis = x.rank - 1;
-  const { mean, variance } = tf.moments(x, axis, true);
+  const c = x.shape[x.rank - 1];
+  if (wasmKernelsReady()) {
+    const tokens = tf.reshape(x, [-1, 1, 1, c]) as tf.Tensor4D;
+    const normed = fusedGroupNorm(tokens, p.gamma, p.beta, { groups: 1, eps, silu: false });
+    return tf.reshape(normed, x.shape) as T;
+  }
+  const { mean, variance } = tf.moments(x, x.rank - 1, true);
   const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
   return tf.add(tf.mul(normalised, p.gamma), p.beta) as T;
 }

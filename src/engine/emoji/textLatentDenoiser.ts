@@ -6,7 +6,7 @@
 //   nullClass (= 1) = the negative prompt (the empty prompt unless one is set)
 import * as tf from '@tensorflow/tfjs-core';
 import type { DenoiseModel } from '../denoiser';
-import type { LatentUNet } from './latentUnet';
+import type { LatentUNet, PreparedContext } from './latentUnet';
 
 export const PROMPT_CLASS = 0;
 export const NEGATIVE_CLASS = 1;
@@ -17,6 +17,8 @@ export class TextLatentDenoiser implements DenoiseModel {
   readonly imageShape: readonly [number, number, number];
   /** [2, L, D]: row 0 the prompt's encoding, row 1 the negative prompt's. */
   private contexts: tf.Tensor3D;
+  /** The two rows through every cross-attention's keys and values, once per prompt. */
+  private prepared: PreparedContext;
 
   /** `empty`: the empty prompt's encoding [1, L, D], both rows until setPrompt. Copied. */
   constructor(
@@ -28,6 +30,7 @@ export class TextLatentDenoiser implements DenoiseModel {
     const { sample_size: s, in_channels: c } = unet.config;
     this.imageShape = [s, s, c];
     this.contexts = tf.keep(tf.concat([empty, empty]));
+    this.prepared = unet.prepareContext(this.contexts);
   }
 
   /**
@@ -45,31 +48,34 @@ export class TextLatentDenoiser implements DenoiseModel {
       }
     }
     const next = tf.keep(tf.concat([cond, uncond]));
+    const prepared = this.unet.prepareContext(next);
+    this.prepared.dispose();
     this.contexts.dispose();
     this.contexts = next;
+    this.prepared = prepared;
   }
 
   predict(x: tf.Tensor4D, timesteps: number[], classes: number[]): tf.Tensor4D {
     if (classes.length !== x.shape[0]) {
       throw new Error(`Got ${classes.length} class ids for a batch of ${x.shape[0]}`);
     }
-    const rows = Int32Array.from(classes);
-    rows.forEach((r, i) => {
-      if (r !== classes[i] || (r !== PROMPT_CLASS && r !== NEGATIVE_CLASS)) {
+    classes.forEach((r) => {
+      if (r !== PROMPT_CLASS && r !== NEGATIVE_CLASS) {
         throw new Error(
-          `Class id ${classes[i]} means nothing to a text model (0 = prompt, 1 = negative prompt)`,
+          `Class id ${r} means nothing to a text model (0 = prompt, 1 = negative prompt)`,
         );
       }
     });
-    const context = tf.tidy(() => tf.gather(this.contexts, tf.tensor1d(rows, 'int32')));
-    try {
-      return this.unet.predict(x, timesteps, context as tf.Tensor3D);
-    } finally {
-      context.dispose();
-    }
+    return this.unet.predictPrepared(x, timesteps, this.prepared, classes);
+  }
+
+  /** The encodings now in use, [2, L, D] (row 0 prompt, row 1 negative); owned by the denoiser. */
+  get contextRows(): tf.Tensor3D {
+    return this.contexts;
   }
 
   dispose(): void {
+    this.prepared.dispose();
     this.contexts.dispose();
   }
 }

@@ -6,8 +6,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadEmojiPipeline, type EmojiPipeline } from '../engine/emoji/pipeline';
 import { PIPELINE_CARD_FORMAT } from '../engine/emoji/pipelineCard';
 import type { ClassifierSlot, RunModel } from '../engine/run/diffusionRun';
+import { cachingFetch, pipelineWeightFiles } from './cachingFetch';
 import type { LoadedWorkerModel, Progress } from './modelLoader';
-
+import { openWeightsCache } from './weightsCache';
 
 export function isPipelineCard(json: unknown): boolean {
   return (
@@ -85,7 +86,12 @@ export async function loadWorkerPipeline(
     loaded += n;
     onProgress(Math.min(loaded, total ?? loaded), total);
   });
-  let pipeline = await loadEmojiPipeline(base, fetchCounted);
+  // Weight files with the card's sha256 come from the weights cache; downloads are stored
+  // there once the whole pipeline has loaded and passed its checks.
+  const files = pipelineWeightFiles(card, base);
+  const cached = cachingFetch(await openWeightsCache(), fetchCounted, files);
+  let pipeline = await loadEmojiPipeline(base, cached.fetch);
+  await cached.storeVerified();
   if (total !== null) onProgress(total, total);
   let current = runModelOf(pipeline);
   // The run keeps this object for its whole life; rebuild() swaps the pipeline underneath it.

@@ -2,6 +2,7 @@
 // a verified hit, a miss, a corrupt entry evicted, and other exports of a file replaced.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { cachingFetch, pipelineWeightFiles } from '../../src/worker/cachingFetch';
 import {
   readCachedWeights,
   storeWeights,
@@ -83,5 +84,62 @@ describe('weights cache', () => {
     const cache = new MemoryCache();
     cache.match = () => Promise.reject(new Error('storage gone'));
     expect(await readCachedWeights(cache, URL_, expected)).toEqual({ kind: 'miss' });
+  });
+});
+
+describe('caching fetch (pipeline weight files)', () => {
+  const base = 'http://127.0.0.1:4173/models/emoji/';
+  const weightsUrl = `${base}unet/model.safetensors`;
+  const card = {
+    components: {
+      unet: { weights: { file: 'unet/model.safetensors', sha256, byte_length: 1000 } },
+      tokenizer: null,
+    },
+  };
+
+  /** A network stand-in that serves `body` for the weights and JSON for anything else. */
+  function network(body: ArrayBuffer) {
+    const calls: string[] = [];
+    const fetchImpl = (async (input: RequestInfo | URL) => {
+      const url = String(input);
+      calls.push(url);
+      return url === weightsUrl ? new Response(body.slice(0)) : new Response('{}');
+    }) as typeof fetch;
+    return { calls, fetchImpl };
+  }
+
+  it('lists the weight files of a pipeline card by absolute URL', () => {
+    expect([...pipelineWeightFiles(card, base)]).toEqual([
+      [weightsUrl, { sha256, byteLength: 1000 }],
+    ]);
+    expect(pipelineWeightFiles(null, base).size).toBe(0);
+  });
+
+  it('downloads once, stores after the load, then serves the weights from the cache', async () => {
+    const cache = new MemoryCache();
+    const files = pipelineWeightFiles(card, base);
+    const first = network(bytes);
+    const loader = cachingFetch(cache, first.fetchImpl, files);
+    const got = await (await loader.fetch(weightsUrl)).arrayBuffer();
+    expect(new Uint8Array(got)).toEqual(new Uint8Array(bytes));
+    expect(cache.entries.size).toBe(0); // nothing stored before the whole model has loaded
+    await loader.storeVerified();
+    expect(cache.entries.size).toBe(1);
+
+    const second = network(new ArrayBuffer(1000));
+    const again = cachingFetch(cache, second.fetchImpl, files);
+    const cached = await (await again.fetch(weightsUrl)).arrayBuffer();
+    expect(new Uint8Array(cached)).toEqual(new Uint8Array(bytes));
+    await again.fetch(`${base}unet/config.json`);
+    expect(second.calls).toEqual([`${base}unet/config.json`]);
+  });
+
+  it('never stores a download that does not have the card sha256', async () => {
+    const cache = new MemoryCache();
+    const bad = new Uint8Array(1000).fill(1).buffer;
+    const loader = cachingFetch(cache, network(bad).fetchImpl, pipelineWeightFiles(card, base));
+    await (await loader.fetch(weightsUrl)).arrayBuffer();
+    await loader.storeVerified();
+    expect(cache.entries.size).toBe(0);
   });
 });

@@ -36,9 +36,11 @@ async function canvasRed(page: Page, selector: string) {
 test('Compare: two samplers from one seed step together and play to the end', async ({ page }) => {
   const errors = await open(page, '?steps=5&guidance=2&seed=7&batch=1');
   await page.getByText('Compare two settings').click();
-  await expect(page.getByLabel('Compare setting')).toHaveValue('sampler');
-  await page.getByLabel('Left value').selectOption('Euler');
-  await page.getByLabel('Right value').selectOption('DDIM');
+  await expect(page.getByRole('combobox', { name: 'Compare setting', exact: true })).toHaveValue(
+    'sampler',
+  );
+  await page.getByRole('combobox', { name: 'Left value', exact: true }).selectOption('Euler');
+  await page.getByRole('combobox', { name: 'Right value', exact: true }).selectOption('DDIM');
   await page.getByRole('button', { name: 'Start comparison' }).click();
   const status = page.getByTestId('compare-status');
   await expect(status).toHaveAttribute('data-status', 'ready', { timeout: 90_000 });
@@ -84,14 +86,14 @@ test('X/Y grid: 2×2 of sampler × guidance renders and exports a PNG of its siz
   const errors = await open(page, `?steps=${steps}&seed=3&batch=1&class=3`);
   await page.getByText('X/Y grid', { exact: true }).click();
   // A bad value is refused with a message, and nothing breaks.
-  await page.getByLabel('X axis').selectOption('sampler');
-  await page.getByLabel('X values').fill('Euler, Nope');
+  await page.getByRole('combobox', { name: 'X axis', exact: true }).selectOption('sampler');
+  await page.getByRole('textbox', { name: 'X values', exact: true }).fill('Euler, Nope');
   await page.getByRole('button', { name: 'Render X/Y grid' }).click();
   await expect(page.getByRole('alert').filter({ hasText: '"Nope" is not one of' })).toBeVisible();
 
-  await page.getByLabel('X values').fill('euler, DDIM');
-  await page.getByLabel('Y axis').selectOption('guidanceScale');
-  await page.getByLabel('Y values').fill('1, 5');
+  await page.getByRole('textbox', { name: 'X values', exact: true }).fill('euler, DDIM');
+  await page.getByRole('combobox', { name: 'Y axis', exact: true }).selectOption('guidanceScale');
+  await page.getByRole('textbox', { name: 'Y values', exact: true }).fill('1, 5');
   await page.getByRole('button', { name: 'Render X/Y grid' }).click();
   const status = page.getByTestId('xy-status');
   await expect(status).toHaveAttribute('data-status', 'done', { timeout: 120_000 });

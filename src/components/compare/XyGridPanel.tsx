@@ -5,7 +5,7 @@ import { drawXyGrid } from '../../compare/xyGridImage';
 import { downloadBlob } from '../../exportPng';
 import { useAppStore } from '../../store';
 import { useXyStore } from '../../state/compareXyStore';
-import { AxisSelect } from './AxisFields';
+import { AxisSelect, TextField } from './AxisFields';
 
 function canvasPng(canvas: HTMLCanvasElement): Promise<Blob> {
   return new Promise((resolve, reject) =>
@@ -52,15 +52,9 @@ export function XyGridPanel() {
       </p>
       <div className="xy-fields">
         <AxisSelect label="X axis" value={xSetting} onChange={(key) => pick('x', key)} />
-        <label>
-          X values
-          <input type="text" value={xText} onChange={(e) => setText('x', e.target.value)} />
-        </label>
+        <TextField label="X values" value={xText} onChange={(text) => setText('x', text)} />
         <AxisSelect label="Y axis" value={ySetting} onChange={(key) => pick('y', key)} />
-        <label>
-          Y values
-          <input type="text" value={yText} onChange={(e) => setText('y', e.target.value)} />
-        </label>
+        <TextField label="Y values" value={yText} onChange={(text) => setText('y', text)} />
       </div>
       <div className="xy-buttons">
         <button type="button" disabled={!hasModel} onClick={() => void renderXyGrid()}>

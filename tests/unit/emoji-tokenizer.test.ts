@@ -101,6 +101,7 @@ describe('WordTokenizer', () => {
     expect(tok.suggest('cat', 1)).toEqual(['cat']);
     expect(tok.suggest('Piña', 3)).toContain('pinata'); // folded like a prompt
     expect(tok.suggest('')).toEqual([]);
+    expect(tok.suggest('cat ')).toEqual([]); // nothing being typed after a space
     expect(tok.suggest('zzqx')).toEqual([]);
     expect(tok.suggest('[')).toEqual([]); // special tokens are never suggested
     expect(tok.suggest('ca', 100).length).toBeGreaterThan(10);

@@ -41,13 +41,20 @@ function isCombining(ch: string): boolean {
   return result;
 }
 
-/** The words of a text, exactly as tokenizer.py's words_of. */
-export function wordsOf(text: string): string[] {
+/** Lower-cased, NFKD, combining marks removed: the text words are split from. */
+function fold(text: string): string {
   let folded = '';
   for (const ch of text.toLowerCase().normalize('NFKD')) {
     if (KEPT.test(ch) || !isCombining(ch)) folded += ch;
   }
-  return folded.split(SEPARATOR).filter((w) => w !== '');
+  return folded;
+}
+
+/** The words of a text, exactly as tokenizer.py's words_of. */
+export function wordsOf(text: string): string[] {
+  return fold(text)
+    .split(SEPARATOR)
+    .filter((w) => w !== '');
 }
 
 export class WordTokenizer {
@@ -89,11 +96,12 @@ export class WordTokenizer {
 
   /**
    * Vocabulary words that complete `prefix` (the word being typed, normalised like a prompt; of
-   * several words the last counts): an exact match first, then shorter words, then alphabetical.
+   * several words the last counts, and none after a trailing space or punctuation): an exact
+   * match first, then shorter words, then alphabetical.
    */
   suggest(prefix: string, limit = 8): string[] {
-    const words = wordsOf(prefix);
-    const stem = words.length ? words[words.length - 1] : '';
+    const folded = fold(prefix);
+    const stem = /[a-z0-9]+$/.exec(folded)?.[0] ?? '';
     if (stem === '' || limit <= 0) return [];
     const matches = this.words.filter((w) => w.startsWith(stem));
     matches.sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));

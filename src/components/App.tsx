@@ -48,6 +48,11 @@ export function App() {
       <main className="workspace" hidden={view !== 'generate'}>
         <aside className="workspace-settings" aria-label="Settings">
           <Controls />
+          <Panel title="Classifier guidance and Langevin" className="theory-panel" startsOpen>
+            <div className="controls">
+              <TheoryControls />
+            </div>
+          </Panel>
         </aside>
         <section className="workspace-centre playground" aria-label="Playground">
           <RunButtons />
@@ -64,22 +69,17 @@ export function App() {
           </p>
         </section>
         <aside className="workspace-panels" aria-label="Panels">
-          <Panel title="Source image" openOnPhone>
+          <Panel title="Source image" startsOpen openOnPhone>
             <SourceEditor />
           </Panel>
           <BatchPicker />
-          <Panel title="Predicted x₀, noise and score">
+          <Panel title="Predicted x₀, noise and score" startsOpen>
             <FrameViews />
           </Panel>
-          <Panel title="Schedule">
+          <Panel title="Schedule" startsOpen>
             <RunSchedule />
           </Panel>
-          <Panel title="Classifier guidance and Langevin">
-            <div className="controls">
-              <TheoryControls />
-            </div>
-          </Panel>
-          <Panel title="Forward process">
+          <Panel title="Forward process" startsOpen>
             <ModelForwardProcess />
           </Panel>
           <UpscalePanel />

@@ -12,6 +12,8 @@ async function open(page: Page, query = '') {
   page.on('pageerror', (err) => errors.push(err.message));
   await page.goto(`/${query}`);
   await expect(page.getByTestId('backend-name')).toHaveAttribute('data-state', 'ready');
+  // Secondary panels start folded (layout/Panel): unfold this one.
+  await page.locator('summary', { hasText: 'Upscale' }).click();
   await expect(page.getByTestId('upscale-panel')).toBeVisible();
   return errors;
 }

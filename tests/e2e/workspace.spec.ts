@@ -139,6 +139,10 @@ test('at 1366×768 the image and the run controls are in view; nothing overflows
   await expect(page.getByRole('combobox', { name: 'Backend', exact: true })).toBeVisible();
   await picture(page, testInfo, 'workspace-1366');
 
+  // Between phone and wide: panels under the image, still nothing past the right edge.
+  await page.setViewportSize({ width: 1024, height: 768 });
+  await expectNoHorizontalOverflow(page);
+
   await page.setViewportSize({ width: 2560, height: 1440 });
   for (const [name, locator] of Object.entries(keyControls(page))) {
     await expectInView(page, name, locator);

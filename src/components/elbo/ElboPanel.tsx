@@ -6,6 +6,7 @@ import type { ElboReport } from '../../engine/elbo/elboJob';
 import { computeElbo } from '../../engineClient';
 import { useSourceStore } from '../../state/sourceStore';
 import { useAppStore } from '../../store';
+import { SelectField } from '../Field';
 import { LtPlot } from './LtPlot';
 import { ESTIMATE_ACCURACY } from './estimateAccuracy';
 import { pickSample, pickSource, type ElboImageKind } from './elboImage';
@@ -114,43 +115,37 @@ export function ElboPanel() {
         L_T, with the model card's fixed reverse variance. Lower is better.
       </p>
       <div className="elbo-controls">
-        <label>
-          Image
-          <select
-            value={kind}
-            onChange={(e) => setKind(e.target.value as ElboImageKind)}
-            disabled={running}
-          >
-            <option value="source">Source image</option>
-            <option value="sample">Last generated sample</option>
-          </select>
-        </label>
-        <label>
-          Timesteps
-          <select
-            value={timesteps}
-            onChange={(e) => setTimesteps(e.target.value)}
-            disabled={running}
-          >
-            {K_CHOICES.map((k) => (
-              <option key={k} value={String(k)}>
-                {k}
-              </option>
-            ))}
-            <option value="all">all {numTimesteps}</option>
-          </select>
-        </label>
-        <label>
-          Conditioning
-          <select
-            value={conditioning}
-            onChange={(e) => setConditioning(e.target.value as 'auto' | 'unconditional')}
-            disabled={running}
-          >
-            <option value="auto">Class-conditional</option>
-            <option value="unconditional">Unconditional</option>
-          </select>
-        </label>
+        <SelectField
+          label="Image"
+          value={kind}
+          onChange={(e) => setKind(e.target.value as ElboImageKind)}
+          disabled={running}
+        >
+          <option value="source">Source image</option>
+          <option value="sample">Last generated sample</option>
+        </SelectField>
+        <SelectField
+          label="Timesteps"
+          value={timesteps}
+          onChange={(e) => setTimesteps(e.target.value)}
+          disabled={running}
+        >
+          {K_CHOICES.map((k) => (
+            <option key={k} value={String(k)}>
+              {k}
+            </option>
+          ))}
+          <option value="all">all {numTimesteps}</option>
+        </SelectField>
+        <SelectField
+          label="Conditioning"
+          value={conditioning}
+          onChange={(e) => setConditioning(e.target.value as 'auto' | 'unconditional')}
+          disabled={running}
+        >
+          <option value="auto">Class-conditional</option>
+          <option value="unconditional">Unconditional</option>
+        </SelectField>
         {running ? (
           <button type="button" onClick={() => abandon({ state: 'idle' })}>
             Cancel ELBO

@@ -7,6 +7,7 @@ import { IMAGE_SIZE } from '../../source/grid';
 import { useOutpaintStore } from '../../state/outpaintStore';
 import { useSourceStore } from '../../state/sourceStore';
 import { useAppStore } from '../../store';
+import { SelectField } from '../Field';
 import { NumberField } from '../NumberField';
 import { CanvasPlacement } from './CanvasPlacement';
 import {
@@ -68,22 +69,20 @@ export function OutpaintPanel() {
         where you place it; in Inpaint mode its mask is re-imagined too.
       </p>
       <div className="outpaint-controls">
-        <label>
-          Canvas size
-          <select
-            value={`${canvas.width}x${canvas.height}`}
-            onChange={(e) => {
-              const choice = choices.find((c) => `${c.width}x${c.height}` === e.target.value);
-              if (choice) setCanvasSize(choice);
-            }}
-          >
-            {choices.map((c) => (
-              <option key={c.label} value={`${c.width}x${c.height}`}>
-                {c.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SelectField
+          label="Canvas size"
+          value={`${canvas.width}x${canvas.height}`}
+          onChange={(e) => {
+            const choice = choices.find((c) => `${c.width}x${c.height}` === e.target.value);
+            if (choice) setCanvasSize(choice);
+          }}
+        >
+          {choices.map((c) => (
+            <option key={c.label} value={`${c.width}x${c.height}`}>
+              {c.label}
+            </option>
+          ))}
+        </SelectField>
         <label className="checkbox">
           <input
             type="checkbox"

@@ -83,6 +83,7 @@ test('X/Y grid: 2×2 of sampler × guidance renders and exports a PNG of its siz
 }, testInfo) => {
   // The README's picture wants finished digits; the check itself needs only a few steps.
   const steps = process.env.UPDATE_SCREENSHOT === '1' ? 20 : 4;
+  if (process.env.UPDATE_SCREENSHOT === '1') test.setTimeout(600_000);
   const errors = await open(page, `?steps=${steps}&seed=3&batch=1&class=3`);
   await page.getByText('X/Y grid', { exact: true }).click();
   // A bad value is refused with a message, and nothing breaks.
@@ -135,7 +136,7 @@ test('X/Y grid: 2×2 of sampler × guidance renders and exports a PNG of its siz
     const compare = page.getByTestId('compare-status');
     await expect(compare).toHaveAttribute('data-status', 'ready', { timeout: 90_000 });
     await page.getByRole('button', { name: 'Play both' }).click();
-    await expect(compare).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
+    await expect(compare).toHaveAttribute('data-status', 'done', { timeout: 300_000 });
     mkdirSync('docs', { recursive: true });
     const boxes = await page
       .locator('.compare-tools')

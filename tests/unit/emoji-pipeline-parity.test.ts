@@ -137,6 +137,15 @@ describe.each(['cpu', 'wasm'] as const)('emoji pipeline parity with PyTorch on %
       (z, i) => (z - cfg.latents_mean[i % 4]) / cfg.latents_std[i % 4],
     );
     expect(maxAbsDiff(normalised, expected)).toBeLessThan(TOLERANCE);
+    // With noise: a sample of the posterior, mean + exp(logvar / 2) * noise, then normalised.
+    const ones = tf.ones(VAE.latent_mean_shape) as tf.Tensor4D;
+    const sampled = take(pipe.encode(images, ones));
+    const expectedSample = VAE.latent_mean.map(
+      (z, i) =>
+        (z + Math.exp(VAE.latent_logvar[i] / 2) - cfg.latents_mean[i % 4]) / cfg.latents_std[i % 4],
+    );
+    expect(maxAbsDiff(sampled, expectedSample)).toBeLessThan(TOLERANCE);
+    tf.dispose(ones);
     images.dispose();
   });
 

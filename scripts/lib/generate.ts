@@ -26,6 +26,7 @@ import type { NoiseScheduleConfig } from '../../src/engine/schedule/betas';
 import { SAMPLER_PRESETS, findSamplerPreset } from '../../src/engine/samplerPresets';
 import type { TimestepSpacing } from '../../src/engine/schedulers/types';
 import { contactSheet, encodeGrayPng, toBytes } from './png';
+import { bytesToUnit, loadUpscaler, upscaleBatch } from './upscale';
 import { encodeRgbPng } from './pngRgb';
 import {
   describePrompt,
@@ -72,6 +73,12 @@ export interface GenerateOptions {
   prompt: string | null;
   /** Replaces the unconditional branch of classifier-free guidance (text-to-image only). */
   negativePrompt: string;
+  /** Text-to-image only: also run the cascade's super-resolution stage (emoji-sr) on every image. */
+  upscale: boolean;
+  upscaleSteps: number;
+  upscaleSampler: string;
+  /** The SR stage's noise-augmentation level (null: the SR card's default). */
+  upscaleNoiseLevel: number | null;
 }
 
 export const DEFAULT_OPTIONS: Omit<GenerateOptions, 'out' | 'classes' | 'allClasses'> = {
@@ -94,6 +101,10 @@ export const DEFAULT_OPTIONS: Omit<GenerateOptions, 'out' | 'classes' | 'allClas
   langevinSnr: DEFAULT_LANGEVIN_SNR,
   prompt: null,
   negativePrompt: '',
+  upscale: false,
+  upscaleSteps: 20,
+  upscaleSampler: 'DDIM',
+  upscaleNoiseLevel: null,
 };
 
 export const USAGE = `usage: npm run generate -- --out DIR [options]
@@ -124,9 +135,17 @@ export const USAGE = `usage: npm run generate -- --out DIR [options]
   --backend B         wasm|cpu (default wasm)
   --overwrite         replace earlier samples in --out
   --no-bench          skip timing single model calls at batch 1 and 16
+  --upscale           text-to-image: also run the super-resolution stage (emoji-sr beside the
+                      model) on every image, writing DIR/<index>_x2.png (64x64) beside <index>_.png
+  --upscale-steps N   its steps, 1..1000 (default 20)
+  --upscale-sampler NAME
+                      its sampler (default DDIM)
+  --upscale-noise-level S
+                      its noise augmentation of the 32x32 input (default: the SR card's)
 
 Writes DIR/<index>_c<class>_.png (8-bit grayscale) for class models, DIR/<index>_.png (8-bit RGB)
-for text-to-image models, DIR/sheet.png and DIR/generate.json.`;
+for text-to-image models (with --upscale also DIR/<index>_x2.png and DIR/sheet_x2.png),
+DIR/sheet.png and DIR/generate.json.`;
 
 export class UsageError extends Error {}
 
@@ -154,6 +173,10 @@ export function parseGenerateArgs(argv: string[]): GenerateOptions | 'help' {
     if (flag === '--help' || flag === '-h') return 'help';
     if (flag === '--overwrite') {
       o.overwrite = true;
+      continue;
+    }
+    if (flag === '--upscale') {
+      o.upscale = true;
       continue;
     }
     if (flag === '--no-bench') {
@@ -184,6 +207,17 @@ export function parseGenerateArgs(argv: string[]): GenerateOptions | 'help' {
         break;
       case '--negative-prompt':
         o.negativePrompt = value;
+        break;
+      case '--upscale-steps':
+        o.upscaleSteps = parseNumber(flag, value, true, 1, 1000);
+        break;
+      case '--upscale-sampler':
+        if (!findSamplerPreset(value))
+          throw new UsageError(`unknown sampler '${value}' for --upscale-sampler`);
+        o.upscaleSampler = value;
+        break;
+      case '--upscale-noise-level':
+        o.upscaleNoiseLevel = parseNumber(flag, value, true, 0, 999);
         break;
       case '--count':
         o.count = parseNumber(flag, value, true, 1, 100000);
@@ -262,8 +296,13 @@ export function promptSampleFileName(index: number): string {
   return `${String(index).padStart(4, '0')}_.png`;
 }
 
-const SAMPLE_FILE = /^\d+(_c\d+)?_\.png$/;
-const OUTPUT_FILES = ['sheet.png', 'generate.json'];
+const SAMPLE_FILE = /^\d+(_c\d+)?_(x2)?\.png$/;
+const OUTPUT_FILES = ['sheet.png', 'sheet_x2.png', 'generate.json'];
+
+/** The 64x64 file of a text-to-image sample upscaled by the SR stage: 0003_.png -> 0003_x2.png. */
+export function upscaledFileName(file: string): string {
+  return file.replace(/_\.png$/, '_x2.png');
+}
 
 export interface LoadedDiskModel {
   dir: string;
@@ -468,6 +507,12 @@ export async function generate(
     } finally {
       pipe.dispose();
     }
+  }
+  if (options.upscale) {
+    throw new UsageError(
+      `--upscale runs the emoji super-resolution stage on 32x32 colour images; ${options.model} is a ` +
+        'class model (use npm run upscale on a folder of PNGs instead)',
+    );
   }
   if (options.prompt !== null || options.negativePrompt !== '') {
     throw new UsageError(
@@ -717,6 +762,10 @@ export async function generateWithPipeline(
     index,
     seed: options.seed + index,
   }));
+  const sr = options.upscale ? await loadUpscaler(options.modelsDir, dir) : null;
+  const upscaled: { file: string; seconds: number }[] = [];
+  const upscaledBytes: Uint8Array[] = [];
+  const srLevel = sr ? (options.upscaleNoiseLevel ?? sr.card.defaultNoiseLevel) : 0;
 
   const callMs = new Map<number, number[]>();
   const denoiser = pipe.denoiser;
@@ -790,6 +839,39 @@ export async function generateWithPipeline(
       `  images ${b}..${b + chunk.length - 1}: ${batch.modelCalls} model calls + decode in ` +
         `${dt.toFixed(1)} s (${((dt * 1000) / batch.modelCalls).toFixed(0)} ms per step)`,
     );
+    if (sr) {
+      // The cascade: the 32x32 images, as the PNGs hold them, condition the SR stage.
+      const t1 = performance.now();
+      const lowRes = new Float32Array(chunk.length * size);
+      chunk.forEach((_, i) =>
+        lowRes.set(bytesToUnit(bytes[bytes.length - chunk.length + i]), i * size),
+      );
+      const big = upscaleBatch(
+        sr,
+        lowRes,
+        chunk.map((im) => im.seed),
+        [h, w, 3],
+        {
+          sampler: options.upscaleSampler,
+          steps: options.upscaleSteps,
+          noiseLevel: srLevel,
+        },
+      );
+      const bigSize = 4 * size;
+      const seconds = (performance.now() - t1) / 1000;
+      chunk.forEach((im, i) => {
+        const one = rgbBytes(big.subarray(i * bigSize, (i + 1) * bigSize));
+        upscaledBytes.push(one);
+        writeFileSync(
+          join(options.out, upscaledFileName(im.file)),
+          encodeRgbPng(one, 2 * w, 2 * h),
+        );
+        upscaled.push({ file: upscaledFileName(im.file), seconds: seconds / chunk.length });
+      });
+      log(
+        `  upscaled to ${2 * w}x${2 * h} (${options.upscaleSampler}, ${options.upscaleSteps} steps) in ${seconds.toFixed(1)} s`,
+      );
+    }
   }
   const seconds = (performance.now() - start) / 1000;
 
@@ -797,6 +879,11 @@ export async function generateWithPipeline(
   const sheet = rgbContactSheet(bytes, { width: w, height: h }, cols);
   const sheetFile = join(options.out, 'sheet.png');
   writeFileSync(sheetFile, encodeRgbPng(sheet.rgb, sheet.width, sheet.height));
+  if (sr) {
+    const big = rgbContactSheet(upscaledBytes, { width: 2 * w, height: 2 * h }, cols);
+    writeFileSync(join(options.out, 'sheet_x2.png'), encodeRgbPng(big.rgb, big.width, big.height));
+    sr.unet.dispose();
+  }
 
   const runCalls = summarise(callMs);
   const bench = options.bench ? benchPipeline(pipe) : [];
@@ -827,6 +914,17 @@ export async function generateWithPipeline(
       batch: options.batch,
       backend: options.backend,
     },
+    ...(sr && {
+      upscale: {
+        model: sr.card.id,
+        sha256: sr.card.unet.weights.sha256,
+        trainingSteps: sr.card.training.steps ?? null,
+        sampler: options.upscaleSampler,
+        steps: options.upscaleSteps,
+        noiseLevel: srLevel,
+        files: upscaled,
+      },
+    }),
     tokens: {
       prompt: {
         ids: promptTokens.ids,
@@ -857,7 +955,7 @@ export async function generateWithPipeline(
   }
   log(
     `${total} image(s) in ${seconds.toFixed(1)} s: ${result.imagesPerSecond.toFixed(2)} images/s; ` +
-      `wrote ${options.out}/ (${total} RGB PNGs, sheet.png, generate.json)`,
+      `wrote ${options.out}/ (${total} RGB PNGs${sr ? `, ${total} 64x64 ones (_x2), sheet_x2.png` : ''}, sheet.png, generate.json)`,
   );
   return result;
 }

@@ -191,6 +191,72 @@ export interface UpscaleResult {
   noiseLevel: number;
 }
 
+/**
+ * The SR pipeline for a cascade after `pipelineDir` (e.g. public/models/emoji): emoji-sr under
+ * `modelsDir`, else beside the pipeline's folder.
+ */
+export async function loadUpscaler(modelsDir: string, pipelineDir: string): Promise<LoadedSR> {
+  const candidates = [
+    join(resolve(modelsDir), 'emoji-sr'),
+    join(resolve(pipelineDir), '..', 'emoji-sr'),
+  ];
+  const dir = candidates.find((d) => existsSync(join(d, 'card.json')));
+  if (!dir)
+    throw new UsageError(
+      `--upscale needs the super-resolution stage emoji-sr (looked in ${candidates.join(', ')})`,
+    );
+  return loadDiskSR(dir);
+}
+
+/**
+ * One SR run over a batch: `lowRes` NHWC [seeds.length, h, w, 3] in [-1, 1] -> the 2x images,
+ * NHWC floats in [-1, 1] (the run's final sample).
+ */
+export function upscaleBatch(
+  sr: LoadedSR,
+  lowRes: Float32Array,
+  seeds: number[],
+  shape: [number, number, number],
+  settings: {
+    sampler: string;
+    steps: number;
+    noiseLevel: number;
+    eta?: number;
+    spacing?: TimestepSpacing | null;
+  },
+): Float32Array {
+  const model = new SRConditionedModel(sr.unet, sr.card, {
+    lowRes,
+    noiseLevel: settings.noiseLevel,
+    seeds,
+    shape,
+  });
+  const run = new DiffusionRun(model.runModel, {
+    sampler: settings.sampler,
+    steps: settings.steps,
+    spacing: settings.spacing ?? null,
+    sigmaSchedule: 'default',
+    guidanceScale: 1,
+    eta: settings.eta ?? 0,
+    classes: seeds.map(() => 0),
+    seeds,
+    inpaint: null,
+    img2img: null,
+  });
+  try {
+    while (!run.done) run.step();
+    return run.displaySample();
+  } finally {
+    run.dispose();
+    model.dispose();
+  }
+}
+
+/** [0, 255] RGB bytes -> [-1, 1] floats (HWC). */
+export function bytesToUnit(rgb: Uint8Array): Float32Array {
+  return toUnit(rgb);
+}
+
 /** [0, 255] RGB bytes -> [-1, 1] floats (HWC). */
 function toUnit(rgb: Uint8Array): Float32Array {
   const out = new Float32Array(rgb.length);

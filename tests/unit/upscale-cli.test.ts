@@ -8,7 +8,12 @@ import { deflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodePng, encodeRgbPng } from '../../scripts/lib/pngRgb';
 import { parseUpscaleArgs, upscale, type UpscaleOptions } from '../../scripts/lib/upscale';
-import { UsageError } from '../../scripts/lib/generate';
+import {
+  UsageError,
+  generate,
+  parseGenerateArgs,
+  type GenerateOptions,
+} from '../../scripts/lib/generate';
 import { augmentLowRes, augmentSeed } from '../../src/engine/sr/srDenoiser';
 
 const ROOT = join(__dirname, '..', '..');
@@ -255,4 +260,61 @@ describe('every sampler drives the SR stage (wasm, shipped weights)', () => {
     },
     60_000,
   );
+});
+
+describe('npm run generate -- --model emoji --upscale (the cascade, headless)', () => {
+  it('writes the 32x32 and the 64x64 PNG of every image, paired by name', async () => {
+    const out = scratch();
+    const options = parseGenerateArgs(
+      [
+        '--model',
+        'emoji',
+        '--prompt',
+        'red heart',
+        '--count',
+        '2',
+        '--steps',
+        '2',
+        '--upscale',
+      ].concat(['--upscale-steps', '3', '--upscale-noise-level', '20', '--no-bench', '--out', out]),
+    );
+    if (options === 'help') throw new Error('unexpected help');
+    expect(options).toMatchObject({
+      upscale: true,
+      upscaleSteps: 3,
+      upscaleNoiseLevel: 20,
+      upscaleSampler: 'DDIM',
+    });
+    await generate({ ...options, modelsDir: join(ROOT, 'public', 'models') });
+    expect(readdirSync(out).sort()).toEqual(
+      [
+        '0000_.png',
+        '0000_x2.png',
+        '0001_.png',
+        '0001_x2.png',
+        'generate.json',
+        'sheet.png',
+        'sheet_x2.png',
+      ].sort(),
+    );
+    expect(decodePng(readFileSync(join(out, '0001_.png'))).width).toBe(32);
+    expect(decodePng(readFileSync(join(out, '0001_x2.png'))).width).toBe(64);
+    const record = JSON.parse(readFileSync(join(out, 'generate.json'), 'utf8')) as {
+      upscale: { noiseLevel: number; files: unknown[] };
+    };
+    expect(record.upscale.noiseLevel).toBe(20);
+    expect(record.upscale.files).toHaveLength(2);
+    await expect(
+      generate({
+        ...(parseGenerateArgs([
+          '--model',
+          'mnist',
+          '--upscale',
+          '--out',
+          scratch(),
+        ]) as GenerateOptions),
+        modelsDir: join(ROOT, 'public', 'models'),
+      }),
+    ).rejects.toThrow('class model');
+  }, 120_000);
 });

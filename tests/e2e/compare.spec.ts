@@ -5,6 +5,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { xyCellOrigin, xyGridLayout } from '../../src/compare/xyGridImage';
 
+// Three engine workers start in each test (the page's and two lanes): room for a busy machine.
+test.describe.configure({ timeout: 240_000 });
+
 test.beforeEach(() => {
   test.skip(
     test.info().project.name !== 'default',

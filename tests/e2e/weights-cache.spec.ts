@@ -4,6 +4,9 @@ import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 
 const CACHE = 'diffusion-playground-weights-v1';
 
+// Three page loads, each starting the engine: room for a busy machine.
+test.describe.configure({ timeout: 240_000 });
+
 test.beforeEach(() => {
   test.skip(test.info().project.name !== 'default', 'the cache is the same in both projects');
 });

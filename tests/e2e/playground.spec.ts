@@ -415,6 +415,7 @@ test('a model that fails to load is named with its problem; the loaded one keeps
     /^MNIST digits/,
     /^Fashion-MNIST/,
     'MNIST, linear schedule',
+    'Emoji, text-to-image (latent diffusion)',
     'Broken model',
   ]);
 

@@ -218,6 +218,9 @@ def main(argv=None):
     with open(vae_config_path, "w", encoding="utf-8") as f:
         json.dump(vae_cfg, f, indent=2)
         f.write("\n")
+    # The VAE card quotes its config: keep the two the same (its quality keeps SD's factor).
+    vae_card["config"] = vae_cfg
+    write_json(os.path.join(out, "vae", "card.json"), vae_card)
     write_json(os.path.join(out, "model_index.json"), {
         "_class_name": "EmojiLatentDiffusionPipeline",
         "_diffusers_version": "layout only (our own classes)",

@@ -25,7 +25,10 @@ export interface PromptReport {
 
 /** A text-conditioned denoiser's prompt, replaceable between steps (it is re-encoded then). */
 export interface TextConditioner {
-  setPrompt(prompt: string, negativePrompt: string): { prompt: PromptReport; negative: PromptReport };
+  setPrompt(
+    prompt: string,
+    negativePrompt: string,
+  ): { prompt: PromptReport; negative: PromptReport };
 }
 
 /**
@@ -39,8 +42,10 @@ export function maskToLatentGrid(
 ): Float32Array {
   const [h, w] = pixelShape;
   const [lh, lw] = latentShape;
-  if (mask.length !== h * w) throw new Error(`The mask has ${mask.length} values, the image ${h}x${w}`);
-  if (h % lh !== 0 || w % lw !== 0) throw new Error(`${h}x${w} pixels do not tile a ${lh}x${lw} latent`);
+  if (mask.length !== h * w)
+    throw new Error(`The mask has ${mask.length} values, the image ${h}x${w}`);
+  if (h % lh !== 0 || w % lw !== 0)
+    throw new Error(`${h}x${w} pixels do not tile a ${lh}x${lw} latent`);
   const fy = h / lh;
   const fx = w / lw;
   const out = new Float32Array(lh * lw);

@@ -1,5 +1,6 @@
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { CROSS_ORIGIN_ISOLATION_HEADERS, tfjsWasmThreads } from './scripts/vite-wasm-threads';
 
 /**
  * The production Content-Security-Policy; docs/SECURITY.md says why each directive is there.
@@ -58,12 +59,32 @@ function contentSecurityPolicy(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [react(), contentSecurityPolicy()],
-  worker: { format: 'es' },
+  // tfjsWasmThreads: tfjs's threaded wasm from a bundle (scripts/vite-wasm-threads.ts), in the
+  // page and in every worker.
+  plugins: [react(), contentSecurityPolicy(), tfjsWasmThreads()],
+  worker: { format: 'es', plugins: () => [tfjsWasmThreads()] },
   build: { target: 'es2022', sourcemap: true },
   // tfjs-backend-wasm ships its .wasm files next to its JS; they are imported with ?url.
   assetsInclude: ['**/*.wasm'],
-  server: { host: '127.0.0.1' },
-  // The built app as a host should serve it: the header covers the page and the worker.
-  preview: { headers: { 'Content-Security-Policy': CONTENT_SECURITY_POLICY_HEADER } },
+  // Imported only from workers (which the dev server's dependency scan does not follow): named
+  // here so that the first `npm start` does not discover them late and reload the page.
+  optimizeDeps: {
+    include: [
+      '@tensorflow/tfjs-backend-wasm/dist/index.js',
+      '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm.js',
+      '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js',
+    ],
+  },
+  // Cross-origin isolated (COOP + COEP), so the engine may run WebAssembly threads: in
+  // `npm start`, in `vite preview`, and wherever the build is hosted with the same headers
+  // (README, "Threads and cross-origin isolation"; public/_headers for Netlify / Cloudflare
+  // Pages; public/coi-serviceworker.js adds them where no header can be set).
+  server: { host: '127.0.0.1', headers: CROSS_ORIGIN_ISOLATION_HEADERS },
+  // The built app as a host should serve it: the headers cover the page and the worker.
+  preview: {
+    headers: {
+      'Content-Security-Policy': CONTENT_SECURITY_POLICY_HEADER,
+      ...CROSS_ORIGIN_ISOLATION_HEADERS,
+    },
+  },
 });

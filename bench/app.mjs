@@ -14,7 +14,9 @@
 //
 // Env: BENCH_DIST (dist), BENCH_PORT (4173), CHROMIUM_PATH, BENCH_RUN_CAP_S (cap on the batch-16
 // run, 120), BENCH_LEAK_CAP_S (cap on the 500-step tensor check, 90), BENCH_BACKENDS (a comma
-// list to measure only those). Prints a table, writes bench/results-app.json. Exits non-zero only
+// list to measure only those), BENCH_APP_QUERY (added to every page URL, e.g. threads=1 or
+// wasmMode=threads), BENCH_APP_OUT (the results file, default bench/results-app.json).
+// Prints a table, writes the results file. Exits non-zero only
 // when the harness itself fails (no build, port taken, server or browser does not start); what
 // the app does (a backend it cannot run, an error it shows) is reported as a result.
 import { spawn } from 'node:child_process';
@@ -35,7 +37,8 @@ const LEAK_CAP_MS = 1000 * Number(process.env.BENCH_LEAK_CAP_S ?? 90);
 const SLOW_LEAK_CAP_MS = 20_000;
 const SLOW_STEP_MS = 1000;
 const FIRST_STEP_CAP_MS = 30_000;
-const OUT = 'bench/results-app.json';
+const OUT = process.env.BENCH_APP_OUT ?? 'bench/results-app.json';
+const EXTRA_QUERY = process.env.BENCH_APP_QUERY ? `&${process.env.BENCH_APP_QUERY}` : '';
 /** BENCH_BACKENDS=wasm,webgpu measures only those (for quick checks of the harness). */
 const ONLY = process.env.BENCH_BACKENDS?.split(',').map((b) => b.trim());
 const EXECUTABLE = CHROMIUM_EXECUTABLE;
@@ -116,7 +119,10 @@ function pageRecorder() {
   const mode = new URLSearchParams(location.hash.slice(1)).get('bench');
   const autostart = mode === 'autostart' || mode === 'autostart-paused';
   let pausePressed = false;
-  const isGenerate = (el) => el?.closest?.('button')?.textContent.trim() === 'Generate';
+  // The run's Generate button, not the view tab of the same name (role="tab").
+  const isGenerateButton = (b) =>
+    b?.textContent.trim() === 'Generate' && b.getAttribute('role') !== 'tab';
+  const isGenerate = (el) => isGenerateButton(el?.closest?.('button'));
   document.addEventListener(
     'click',
     (e) => {
@@ -132,9 +138,7 @@ function pageRecorder() {
   const watch = () => {
     const engine = document.querySelector('[data-testid="backend-name"]');
     if (engine?.dataset.state === 'ready') mark('engineReady');
-    const generate = [...document.querySelectorAll('button')].find(
-      (b) => b.textContent.trim() === 'Generate',
-    );
+    const generate = [...document.querySelectorAll('button')].find(isGenerateButton);
     if (generate && !generate.disabled && bench.t.generateEnabled === undefined) {
       mark('generateEnabled');
       if (autostart) generate.click();
@@ -317,7 +321,7 @@ async function loadToFirstFrame(context, backend, query, errors, mode = 'autosta
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push(e.message));
   // The mode rides in the hash: it is not part of the URL the HTTP cache keys on.
-  await page.goto(`${ORIGIN}/?backend=${backend}&${query}#bench=${mode}`);
+  await page.goto(`${ORIGIN}/?backend=${backend}&${query}${EXTRA_QUERY}#bench=${mode}`);
   const rec = await waitFor(page, (r) => r.t.firstFrame !== undefined, 120_000, 'first frame');
   return { page, t: rec.t };
 }
@@ -688,6 +692,7 @@ async function main() {
     settings: {
       loads: LEAK_QUERY,
       run: 'batch 16, DPM++ 2M, 20 steps, guidance 3, seed 1',
+      extraQuery: EXTRA_QUERY || null,
       tensors: `${LEAK_RUNS} runs of ${LEAK_QUERY}`,
       capsMs: { run: RUN_CAP_MS, tensors: LEAK_CAP_MS, tensorsOnSlowBackends: SLOW_LEAK_CAP_MS },
     },

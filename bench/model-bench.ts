@@ -1,8 +1,9 @@
 // The model benchmark page: our U-Net (tfjs, the app's loader) against the same U-Net in ONNX on
 // onnxruntime-web, on one tfjs backend per page load (?backend=wasm|webgl|webgpu), in the same
 // browser, on the same inputs, timed alternately. bench/run.mjs drives it and prints the tables.
-// Query: backend, batches (1,4,16), rounds (5), roundMs (400), maxEvalMs (3000),
-// parts (model,conv,overhead,profile), overheadBatches (= batches).
+// Query: backend, threads (1), batches (1,4,16), rounds (5), roundMs (400), maxEvalMs (3000),
+// parts (model,conv,overhead,profile,workers), overheadBatches (= batches), peer (none: no ORT),
+// loader (tfjs: tfjs-backend-wasm's own loader, to show it fail on an isolated page).
 import fixture from '../tests/fixtures/parity-mnist.json';
 import onnxUrl from './models/mnist-unet.onnx?url';
 import conv64Url from './models/conv-c64.onnx?url';
@@ -14,6 +15,7 @@ import { engineOverhead, type OverheadResult } from './engineOverhead';
 import { kernelProfile, type KernelProfile } from './kernelProfile';
 import { modelInput, type ModelInput } from './inputs';
 import { loadOurModel, ourEval, startOurBackend, type OurBackend } from './ours';
+import { WorkerEngines, type WorkerEngineInfo } from './workerEngines';
 import {
   configureOrt,
   createConvSession,
@@ -51,12 +53,30 @@ interface Cell {
   /** The same from each side's fastest round: less sensitive to other jobs on the machine. */
   ratioBest: number | null;
   maxAbsDiff: number | null;
+  /**
+   * parts=workers (wasm, more than one thread): ours in an engine worker as the app runs it,
+   * with XNNPACK's pool of every thread (oursWorker, ?wasmMode=threads in the app), and with the
+   * batch split across single-threaded helper workers (oursSplit, the app's default). Both
+   * include posting inputs and outputs between page and worker.
+   */
+  oursWorker?: Side | null;
+  oursSplit?: Side | null;
+  /** oursSplit / theirs in calls per second: the app's way against ORT's thread pool. */
+  splitVsTheirs?: number | null;
+  /** oursSplit / oursWorker in calls per second: > 1 means splitting the batch is faster. */
+  splitVsThreads?: number | null;
+  /** The same from each side's fastest round. */
+  splitVsThreadsBest?: number | null;
   skipped: string | null;
 }
 
 export interface PageResult {
   backend: string;
+  /** wasm threads asked of both engines (the page's ?threads=N). */
+  threads: number;
   ours: OurBackend | null;
+  /** The engine-worker contenders of parts=workers, where they ran. */
+  workers: { threaded: WorkerEngineInfo; split: WorkerEngineInfo } | null;
   theirs: { provider: OrtProvider; threads: number; version: string } | null;
   theirsProblem: string | null;
   crossOriginIsolated: boolean;
@@ -86,14 +106,17 @@ const query = new URLSearchParams(location.search);
 const numbers = (key: string, fallback: string) =>
   (query.get(key) ?? fallback).split(',').filter(Boolean).map(Number);
 const backendParam = query.get('backend') ?? 'wasm';
+/** wasm threads for both engines (1 unless the page is cross-origin isolated). */
+const threadsParam = Math.max(1, Math.round(numbers('threads', '1')[0]) || 1);
 const batches = numbers('batches', '1,4,16');
 const overheadBatches = numbers('overheadBatches', batches.join(','));
 const rounds = numbers('rounds', '5')[0];
 const roundMs = numbers('roundMs', '400')[0];
 const maxEvalMs = numbers('maxEvalMs', '3000')[0];
-const parts = new Set((query.get('parts') ?? 'model,conv,overhead,profile').split(','));
+const parts = new Set((query.get('parts') ?? 'model,conv,overhead,profile,workers').split(','));
 
 const logElement = document.getElementById('log')!;
+const errors: string[] = [];
 function log(line: string): void {
   console.log(`[bench ${backendParam}] ${line}`);
   logElement.textContent += `${line}\n`;
@@ -146,7 +169,11 @@ async function parityWithFixture(model: LoadedModel, theirs: TheirSession | null
  * compiling the wasm on background threads): batch-1 calls until each engine's time settles,
  * before anything is timed. Skipped on software GPUs, where one call takes seconds.
  */
-async function warmUp(model: LoadedModel, theirs: TheirSession | null): Promise<string> {
+async function warmUp(
+  model: LoadedModel,
+  theirs: TheirSession | null,
+  workers: WorkerContenders | null,
+): Promise<string> {
   const input = modelInput(1, false, model.card.architecture.image_size, model.card.null_class_id);
   const t0 = performance.now();
   await ourEval(model, input);
@@ -163,13 +190,27 @@ async function warmUp(model: LoadedModel, theirs: TheirSession | null): Promise<
   };
   const ours = await warmUntilSteady(() => ourEval(model, input), steady);
   const theirsCalls = theirs ? await warmUntilSteady(() => theirEval(theirs, input), steady) : 0;
-  return `${ours} calls of ours, ${theirsCalls} of ORT`;
+  if (!workers) return `${ours} calls of ours, ${theirsCalls} of ORT`;
+  // Batch 2 so that every split worker computes (one image each on 2 cores).
+  const two = modelInput(2, false, model.card.architecture.image_size, model.card.null_class_id);
+  const threaded = await warmUntilSteady(() => workers.threaded.eval(two), steady);
+  const split = await warmUntilSteady(() => workers.split.eval(two), steady);
+  return (
+    `${ours} calls of ours, ${theirsCalls} of ORT, ${threaded} of the threaded worker, ` +
+    `${split} of the split workers`
+  );
+}
+
+interface WorkerContenders {
+  threaded: WorkerEngines;
+  split: WorkerEngines;
 }
 
 async function modelCells(
   model: LoadedModel,
   theirs: TheirSession | null,
   gflopPerSample: number,
+  workers: WorkerContenders | null,
 ): Promise<Cell[]> {
   const size = model.card.architecture.image_size;
   const cells: Cell[] = [];
@@ -196,7 +237,12 @@ async function modelCells(
         continue;
       }
       // The last output of each side, compared once the timing is done.
-      const out: { ours?: Float32Array; theirs?: Float32Array } = {};
+      const out: {
+        ours?: Float32Array;
+        theirs?: Float32Array;
+        worker?: Float32Array;
+        split?: Float32Array;
+      } = {};
       const contenders = [
         { name: 'ours', call: async () => void (out.ours = await ourEval(model, input)) },
       ];
@@ -206,7 +252,18 @@ async function modelCells(
           call: async () => void (out.theirs = await theirEval(theirs, input)),
         });
       }
-      const [oursT, theirsT] = await interleaved(contenders, PLAN);
+      if (workers) {
+        contenders.push(
+          {
+            name: 'worker',
+            call: async () => void (out.worker = await workers.threaded.eval(input)),
+          },
+          { name: 'split', call: async () => void (out.split = await workers.split.eval(input)) },
+        );
+      }
+      const timed = await interleaved(contenders, PLAN);
+      const oursT = timed[0];
+      const theirsT = theirs ? timed[1] : undefined;
       cell.ours = side(oursT, input.batch, gflopPerSample);
       msPerImage = Math.max(oursT.msPerCall, theirsT?.msPerCall ?? 0) / input.batch;
       if (theirsT && out.ours && out.theirs) {
@@ -214,6 +271,28 @@ async function modelCells(
         cell.ratio = cell.ours.callsPerSec / cell.theirs.callsPerSec;
         cell.ratioBest = Math.min(...theirsT.roundsMs) / Math.min(...oursT.roundsMs);
         cell.maxAbsDiff = maxAbsDiff(out.ours, out.theirs);
+      }
+      if (workers) {
+        const [workerT, splitT] = timed.slice(theirs ? 2 : 1);
+        cell.oursWorker = side(workerT, input.batch, gflopPerSample);
+        cell.oursSplit = side(splitT, input.batch, gflopPerSample);
+        cell.splitVsThreads = cell.oursSplit.callsPerSec / cell.oursWorker.callsPerSec;
+        cell.splitVsThreadsBest = Math.min(...workerT.roundsMs) / Math.min(...splitT.roundsMs);
+        cell.splitVsTheirs = cell.theirs
+          ? cell.oursSplit.callsPerSec / cell.theirs.callsPerSec
+          : null;
+        // Same numbers whichever way the batch was computed.
+        const worst = Math.max(
+          maxAbsDiff(out.ours!, out.worker!),
+          maxAbsDiff(out.ours!, out.split!),
+        );
+        if (worst > 1e-4) errors.push(`batch ${input.batch}: worker outputs differ by ${worst}`);
+        log(
+          `batch ${images}${cfg ? ' x2 (CFG)' : ''}, engine workers: 1 x ${threadsParam} threads ` +
+            `${cell.oursWorker.callsPerSec.toFixed(2)} evals/s, ${threadsParam} x 1 thread (split) ` +
+            `${cell.oursSplit.callsPerSec.toFixed(2)} evals/s, split/threads ` +
+            `${cell.splitVsThreads.toFixed(2)}`,
+        );
       }
       log(
         `batch ${images}${cfg ? ' x2 (CFG)' : ''}: ours ${cell.ours.callsPerSec.toFixed(2)} ` +
@@ -231,21 +310,33 @@ async function modelCells(
 async function main(): Promise<PageResult> {
   const started = performance.now();
   if (!isBackendName(backendParam)) throw new Error(`unknown backend '${backendParam}'`);
-  const errors: string[] = [];
-  configureOrt();
-  const ours = await startOurBackend(backendParam);
+  configureOrt(threadsParam);
+  const ours = await startOurBackend(
+    backendParam,
+    threadsParam,
+    query.get('loader') === 'tfjs' ? 'tfjs' : 'ours',
+  );
   log(
     `tfjs ${ours.name}; adapter: ${JSON.stringify(ours.adapter)}; wasm threads ${ours.wasmThreads}`,
   );
   const model = await loadOurModel(new URL('./models/mnist', location.href).href);
   const gflopPerSample = model.card.gflop_per_sample ?? NaN;
 
+  // peer=none: ours alone (e.g. thread scaling without ORT's threads on the same cores).
   const provider: OrtProvider | null =
-    backendParam === 'wasm' ? 'wasm' : backendParam === 'webgpu' ? 'webgpu' : null;
+    query.get('peer') === 'none'
+      ? null
+      : backendParam === 'wasm'
+        ? 'wasm'
+        : backendParam === 'webgpu'
+          ? 'webgpu'
+          : null;
   let theirs: TheirSession | null = null;
   let theirsProblem: string | null = provider
     ? null
-    : `no onnxruntime-web peer for tfjs ${backendParam} (ORT's WebGL backend is deprecated)`;
+    : query.get('peer') === 'none'
+      ? 'left out (peer=none)'
+      : `no onnxruntime-web peer for tfjs ${backendParam} (ORT's WebGL backend is deprecated)`;
   if (provider) {
     try {
       theirs = await createTheirSession(onnxUrl, provider);
@@ -259,8 +350,21 @@ async function main(): Promise<PageResult> {
   const parity = await parityWithFixture(model, theirs);
   log(`parity fixture max |diff|: ours ${parity.ours}, ORT ${parity.theirs}`);
 
-  log(`warm-up: ${await warmUp(model, theirs)}`);
-  const cells = parts.has('model') ? await modelCells(model, theirs, gflopPerSample) : [];
+  let workers: WorkerContenders | null = null;
+  if (parts.has('workers') && backendParam === 'wasm' && threadsParam > 1) {
+    const modelUrl = new URL('./models/mnist', location.href).href;
+    workers = {
+      threaded: await WorkerEngines.start(modelUrl, threadsParam, 'threads'),
+      split: await WorkerEngines.start(modelUrl, threadsParam, 'split'),
+    };
+    log(
+      `engine workers: ${JSON.stringify(workers.threaded.info)} and ${JSON.stringify(workers.split.info)}`,
+    );
+  }
+  log(`warm-up: ${await warmUp(model, theirs, workers)}`);
+  const cells = parts.has('model') ? await modelCells(model, theirs, gflopPerSample, workers) : [];
+  workers?.threaded.stop();
+  workers?.split.stop();
 
   let conv: ConvResult[] = [];
   if (parts.has('conv')) {
@@ -342,7 +446,9 @@ async function main(): Promise<PageResult> {
   await theirs?.session.release();
   return {
     backend: backendParam,
+    threads: threadsParam,
     ours,
+    workers: workers ? { threaded: workers.threaded.info, split: workers.split.info } : null,
     theirs: theirs
       ? { provider: theirs.provider, threads: theirs.threads, version: theirs.version }
       : null,

@@ -25,14 +25,17 @@ function adapterText(adapter) {
 }
 
 function backendHeader(p) {
-  const lines = [`### tfjs ${p.backend} (chromium ${p.chromiumFlags})`];
+  const title =
+    p.backend?.startsWith('wasm') && p.threads ? `wasm, ${p.threads} thread(s)` : p.backend;
+  const lines = [`### tfjs ${title} (chromium ${p.chromiumFlags})`];
   if (p.failed) return [...lines, `FAILED: ${p.failed}`].join('\n');
   lines.push(adapterText(p.ours?.adapter));
   if (p.ours?.wasmThreads != null) {
     const f = p.ours.wasmFeatures;
     lines.push(
-      `tfjs wasm: ${p.ours.wasmThreads} thread(s), SIMD ${f?.simd}, threads supported ${f?.threads}, ` +
-        `fused kernels ${f?.fusedKernels ? 'on' : `off (${f?.fusedKernelsProblem})`}; ` +
+      `tfjs wasm: ${p.ours.wasmThreads} thread(s) (${f?.build ?? 'build unknown'}` +
+        `${f?.threadsProblem ? `: ${f.threadsProblem}` : ''}), SIMD ${f?.simd}, threads ` +
+        `supported ${f?.threads}, fused kernels ${f?.fusedKernels ? 'on' : `off (${f?.fusedKernelsProblem})`}; ` +
         `page cross-origin isolated: ${p.crossOriginIsolated}`,
     );
   }
@@ -78,6 +81,55 @@ function modelTable(p) {
     ],
     rows,
   );
+}
+
+function workersTable(p) {
+  const rows = p.cells
+    .filter((c) => c.oursWorker && c.oursSplit)
+    .map((c) => [
+      `${c.images}${c.cfg ? ' +CFG' : ''}`,
+      c.modelBatch,
+      fixed(c.oursWorker.callsPerSec),
+      fixed(c.oursSplit.callsPerSec),
+      fixed(c.splitVsThreads),
+      fixed(c.splitVsThreadsBest),
+      fixed(c.splitVsTheirs),
+    ]);
+  if (!rows.length) return null;
+  const w = p.workers;
+  return [
+    `ours in an engine worker, as the app: XNNPACK's pool of ${w?.threaded.threadsPerWorker} ` +
+      `threads (wasmMode=threads) vs the batch split over ${w?.split.workers} workers of 1 thread ` +
+      '(the default); split/threads > 1: split faster; split/ORT: against ORT on the page',
+    table(
+      [
+        'images',
+        'batch',
+        'threads evals/s',
+        'split evals/s',
+        'split/threads',
+        '(best)',
+        'split/ORT',
+      ],
+      rows,
+    ),
+  ].join('\n');
+}
+
+function scalingTable(s) {
+  const rows = s.cells.map((c) => [
+    `${c.images}${c.cfg ? ' +CFG' : ''}`,
+    c.modelBatch,
+    fixed(c.ours),
+    fixed(c.oursWorker),
+    fixed(c.oursSplit),
+    fixed(c.theirs),
+  ]);
+  return [
+    `speed-up from 1 thread to ${s.to.threads} (ours ${s.to.oursWasmThreads}, ORT ` +
+      `${s.to.theirsThreads}): time at 1 / time at ${s.to.threads}, from the two wasm pages`,
+    table(['images', 'batch', 'ours (page)', 'ours, worker threads', 'ours, split', 'ORT'], rows),
+  ].join('\n');
 }
 
 function convTable(p) {
@@ -155,6 +207,8 @@ export function printReport(results) {
     console.log(`\n${backendHeader(p)}`);
     if (p.failed) continue;
     if (p.cells.length) console.log(`\n${modelTable(p)}`);
+    const workers = workersTable(p);
+    if (workers) console.log(`\n${workers}`);
     if (p.conv.length) {
       console.log(`\nconv roofline: best ${fixed(p.convLimitGflops)} GFLOP/s`);
       console.log(convTable(p));
@@ -168,6 +222,14 @@ export function printReport(results) {
     }
     for (const e of p.errors) console.log(`error: ${e}`);
     console.log(`(${fixed(p.seconds, 0)} s)`);
+  }
+  if (results.threadScaling) console.log(`\n### Threads\n${scalingTable(results.threadScaling)}`);
+  if (results.paused) {
+    const p = results.paused;
+    console.log(
+      `\nPaused during measurement (--pause '${p.pattern}'): ${p.processes.length} process(es), ` +
+        `${p.windows} window(s), ${fixed(p.pausedSeconds, 0)} s in all`,
+    );
   }
   const n = results.nodeCpu;
   if (n?.failed) console.log(`\n### Node, CPU time: FAILED (${n.failed})`);

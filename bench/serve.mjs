@@ -1,5 +1,6 @@
-// A minimal static file server for the built benchmark page. It sends no COOP/COEP headers, so
-// the page is not cross-origin isolated and both wasm engines run one thread, as the app does.
+// A minimal static file server for the built benchmark page. With `isolated` it sends the COOP /
+// COEP headers the app is served with (vite.config.ts), so the page is cross-origin isolated and
+// both wasm engines may start threads; without, neither may.
 import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
@@ -17,8 +18,15 @@ const TYPES = {
   '.css': 'text/css',
 };
 
+/** The same headers as CROSS_ORIGIN_ISOLATION_HEADERS in scripts/vite-wasm-threads.ts. */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
 /** Serves `root` on 127.0.0.1:`port`; resolves once listening. */
-export function serveStatic(root, port) {
+export function serveStatic(root, port, { isolated = false } = {}) {
   const base = normalize(root + sep);
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -34,6 +42,7 @@ export function serveStatic(root, port) {
         'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
         'Content-Length': size,
         'Cache-Control': 'no-store',
+        ...(isolated ? ISOLATION_HEADERS : {}),
       };
       res.writeHead(200, headers);
       createReadStream(file).pipe(res);

@@ -3,6 +3,7 @@
 // so nothing is fetched from a CDN.
 import * as ort from 'onnxruntime-web';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
+import { ortGlueUrl } from 'virtual:ort-wasm-glue';
 import type { TheirSession } from './theirEval';
 
 export type { OrtProvider } from './theirEval';
@@ -10,11 +11,18 @@ import type { OrtProvider } from './theirEval';
 
 export { theirEval, type TheirSession } from './theirEval';
 
-/** Must run before the first session: ORT reads these when it instantiates its wasm. */
-export function configureOrt(): void {
-  ort.env.wasm.wasmPaths = { wasm: new URL(ortWasm, location.href).href };
-  // One thread, as our tfjs: without cross-origin isolation ORT could not start more anyway.
-  ort.env.wasm.numThreads = 1;
+/**
+ * Must run before the first session: ORT reads these when it instantiates its wasm. `threads`
+ * as ours (ORT falls back to one where the page is not cross-origin isolated). The glue is
+ * loaded from its own, unbundled file: ORT's threads start as module workers of the glue's URL,
+ * which for the copy inside the bundle would be this whole page.
+ */
+export function configureOrt(threads = 1): void {
+  ort.env.wasm.wasmPaths = {
+    wasm: new URL(ortWasm, location.href).href,
+    mjs: new URL(ortGlueUrl, location.href).href,
+  };
+  ort.env.wasm.numThreads = threads;
   // On the page's thread, like our tfjs: a proxy worker would add a message hop per call.
   ort.env.wasm.proxy = false;
 }

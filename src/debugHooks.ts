@@ -4,6 +4,8 @@
 // `evaluate(x, timesteps, classes)` runs the loaded model once in the worker (parity checks on
 // every backend). Nothing in the normal UI reaches it.
 import type { DebugAction } from './worker/protocol';
+import type { GpuPathReport } from './worker/gpuPath';
+import type { SplitReport } from './worker/batchSplit';
 
 export interface Evaluation {
   /** The tfjs backend that computed it. */
@@ -12,6 +14,10 @@ export interface Evaluation {
   output: number[];
   /** The kernels the call ran, by name (sorted, once each). */
   kernels: string[];
+  /** On WebGPU: limits, batch limit, precision plan and dispatch traces (worker/gpuPath.ts). */
+  gpu?: GpuPathReport | null;
+  /** On wasm with the batch split: helper workers ready and the last call's slices. */
+  split?: SplitReport | null;
 }
 
 /** One bare model call on the loaded model: x flat NHWC, one image per class id. */

@@ -2,8 +2,9 @@
 // It restarts the worker when the user picks another backend (tfjs cannot switch cleanly once
 // tensors live on a backend), and when the worker crashes or stops answering its heartbeat: the
 // source, mask and settings live on this thread, so only the run in progress is lost.
-import { installDebugHooks, type Evaluation } from './debugHooks';
+import { debugEnabled, installDebugHooks, type Evaluation } from './debugHooks';
 import { guidedBatchSize } from './engine/guidance';
+import { parseThreadsParam, parseWasmMode } from './engine/wasmThreads';
 import type { BackendName } from './engine/backendNames';
 import type { ElboReport, ElboRequest } from './engine/elbo/elboJob';
 import type { InpaintSettings, RunSettings } from './engine/run/settings';
@@ -68,8 +69,15 @@ function handle(message: FromWorker): void {
       evaluations.delete(message.requestId);
       if (!pending) break;
       const { backend, output, kernels } = message;
-      if (output) pending.resolve({ backend, output, kernels });
-      else pending.reject(new Error(message.problem ?? 'no output'));
+      if (output) {
+        pending.resolve({
+          backend,
+          output,
+          kernels,
+          gpu: message.gpu ?? null,
+          split: message.split ?? null,
+        });
+      } else pending.reject(new Error(message.problem ?? 'no output'));
       break;
     }
     case 'deviceLost':
@@ -84,6 +92,7 @@ function handle(message: FromWorker): void {
         backend: message.backend,
         reason: message.reason,
         failures: message.failures,
+        runs: message.runs,
       });
       const how =
         message.backend === 'webgpu'
@@ -109,6 +118,7 @@ function handle(message: FromWorker): void {
         adapter: message.adapter,
         tfjsVersion: message.tfjsVersion,
         selfCheckOk: message.selfCheck.got === message.selfCheck.expected,
+        runs: message.runs,
       });
       startHeartbeat();
       loadChosenModel();
@@ -188,7 +198,7 @@ export function startEngine(backend: BackendName | null): void {
   worker?.terminate();
   failElboRequests('the engine restarted; press Compute ELBO again');
   const store = useAppStore.getState();
-  store.setEngine({ state: 'starting', backend: null, reason: '' });
+  store.setEngine({ state: 'starting', backend: null, reason: '', runs: null });
   store.setModel(null);
   if (store.status !== 'idle') store.setStatus('idle', false);
   const started = new Worker(new URL('./worker/engine.worker.ts', import.meta.url), {
@@ -204,7 +214,16 @@ export function startEngine(backend: BackendName | null): void {
     if (worker !== started) return;
     restartWorker(event.message || 'its script could not run');
   };
-  send({ type: 'init', backend });
+  // ?threads=N, ?wasmMode=threads|split: wasm threads (tests compare 1 with all; see
+  // engine/wasmThreads.ts).
+  const params = new URLSearchParams(window.location.search);
+  const threads = parseThreadsParam(params.get('threads'));
+  const wasmMode = parseWasmMode(params.get('wasmMode'));
+  // debug=1&gpuBufferLimit=N: plan GPU batches for an adapter that binds N bytes (e2e).
+  const limit = debugEnabled(window.location.search)
+    ? Number(new URLSearchParams(window.location.search).get('gpuBufferLimit')) || null
+    : null;
+  send({ type: 'init', backend, wasmThreads: threads, wasmMode, debugGpuBufferLimit: limit });
 }
 
 function stopHeartbeat(): void {

@@ -4,7 +4,7 @@ import type { AdapterReport } from './engine/backend';
 import type { BackendName } from './engine/backendNames';
 import type { SchedulePlan } from './engine/schedulePlan';
 import { DEFAULT_CONTROLS, type RunControls } from './runControls';
-import type { FrameData, ModelInfo } from './worker/protocol';
+import type { BackendRuns, FrameData, ModelInfo } from './worker/protocol';
 
 export interface EngineStatus {
   state: 'starting' | 'ready' | 'failed';
@@ -14,6 +14,8 @@ export interface EngineStatus {
   adapter: AdapterReport | null;
   tfjsVersion: string;
   selfCheckOk: boolean;
+  /** How it runs: "wasm, 2 threads (cross-origin isolated)" and the facts behind it. */
+  runs: BackendRuns | null;
 }
 
 /** A model listed in public/models/index.json. */
@@ -94,6 +96,7 @@ export const useAppStore = create<AppState>((set) => ({
     adapter: null,
     tfjsVersion: '',
     selfCheckOk: false,
+    runs: null,
   },
   backendChoice: null,
   messages: [],

@@ -41,7 +41,8 @@ export class EngineLane {
     this.ready = this.waitFor<BackendName>((m) =>
       m.type === 'ready' ? { value: m.backend } : undefined,
     );
-    this.send({ type: 'init', backend });
+    // One wasm thread each (engine/wasmThreads.ts): the lanes already use the cores in parallel.
+    this.send({ type: 'init', backend, wasmThreads: 1 });
   }
 
   /** Loads the model unless it is loaded already; rejects with the worker's reason. */

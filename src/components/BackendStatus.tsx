@@ -45,12 +45,16 @@ export function BackendStatus() {
         data-state={engine.state}
         data-backend={engine.backend ?? ''}
         data-adapter={adapterSummary(engine.adapter)}
+        data-isolated={engine.runs ? String(engine.runs.crossOriginIsolated) : ''}
+        data-threads={engine.runs?.wasmThreads ?? ''}
+        title={engine.runs?.detail ?? undefined}
       >
         {engine.state === 'starting' && 'Starting the engine…'}
         {engine.state === 'failed' && 'The engine could not start'}
         {engine.state === 'ready' && (
           <>
-            Running on <strong>{engine.backend}</strong> because {engine.reason}
+            Running on <strong>{engine.runs?.summary ?? engine.backend}</strong> because{' '}
+            {engine.reason}
             {engine.selfCheckOk ? '' : ' (self-check failed!)'}
           </>
         )}

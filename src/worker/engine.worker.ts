@@ -4,10 +4,8 @@ import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+// Our loader behind tfjs's API (src/worker/tfjsBackendWasm.ts): threads work from the bundle.
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import {
   initBackend,
   planBackends,
@@ -25,17 +23,29 @@ import {
   type DeviceLostInfo,
 } from './deviceLoss';
 import { loadWorkerModel, type LoadedWorkerModel } from './modelLoader';
-import type { DebugAction, FromWorker, ToWorker } from './protocol';
+import type { BackendRuns, DebugAction, FromWorker, ToWorker } from './protocol';
+import { wasmBackendInfo } from '../engine/wasmBackend';
+import { planWasmThreads, wasmThreadsLine, type WasmThreadPlan } from '../engine/wasmThreads';
+import { BatchSplitter } from './batchSplit';
+import type { DenoiseModel } from '../engine/denoiser';
+import { TFJS_WASM_PATHS } from './wasmPaths';
+import {
+  attachGpuTrace,
+  gpuDenoiser,
+  gpuPathReport,
+  measureFootprint,
+  registerWebGpuBackend,
+  setGpuBufferLimitOverride,
+} from './gpuPath';
+import { webGpuDeviceInfo } from '../engine/gpu/webgpuDevice';
 import { createDefer } from './defer';
 import { RunController } from './runController';
 import { computeElboReport } from '../engine/elbo/elboJob';
 
 // In a worker the wasm files are not found relative to the page: point tfjs at Vite's URLs.
-setWasmPaths({
-  'tfjs-backend-wasm.wasm': wasmPlain,
-  'tfjs-backend-wasm-simd.wasm': wasmSimd,
-  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
-});
+setWasmPaths(TFJS_WASM_PATHS);
+// WebGPU on a device with shader-f16 where the adapter has it (gpuPath.ts).
+registerWebGpuBackend();
 
 const post = (message: FromWorker, transfer: Transferable[] = []) =>
   self.postMessage(message, { transfer });
@@ -49,6 +59,88 @@ let model: LoadedWorkerModel | null = null;
 let engineReady: Promise<void> | null = null;
 /** The backend the user asked for (null: automatic), kept for re-initialising after a loss. */
 let backendOverride: BackendName | null = null;
+/** wasm threads: every core where the page is cross-origin isolated, else one. */
+let threadPlan: WasmThreadPlan = planWasmThreads(
+  { crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: 0 },
+  null,
+);
+/**
+ * In 'split' mode on wasm: the helper workers that compute slices of each call (batchSplit.ts).
+ * Started once the first model has loaded and warmed up, so that they do not compete with the
+ * engine for the cores before the first frame; until they are ready, calls run here whole.
+ */
+let splitter: BatchSplitter | null = null;
+
+const splitPlanned = (backend: string | undefined) =>
+  backend === 'wasm' &&
+  threadPlan.isolated &&
+  threadPlan.mode === 'split' &&
+  threadPlan.workers > 1;
+
+/** The split helpers, started if the plan wants them on the backend that runs, else stopped. */
+function splitHelpers(): BatchSplitter | null {
+  if (!splitPlanned(tf.getBackend())) {
+    splitter?.stop();
+    splitter = null;
+    return null;
+  }
+  splitter ??= new BatchSplitter(
+    threadPlan.workers - 1,
+    () => new Worker(new URL('./splitHelper.worker.ts', import.meta.url), { type: 'module' }),
+  );
+  return splitter;
+}
+
+/** `model` (loaded as `id`) with its calls cut across the split helpers whenever they run. */
+function splitDenoiser(model: DenoiseModel, id: string): DenoiseModel {
+  const split = Object.create(model) as DenoiseModel;
+  split.predict = (x, timesteps, classes) =>
+    splitter
+      ? splitter.predict(model, id, x, timesteps, classes)
+      : model.predict(x, timesteps, classes);
+  return split;
+}
+
+/** The backend line's lead and the thread facts behind it. */
+function backendRuns(name: BackendName): BackendRuns {
+  const isolated = self.crossOriginIsolated === true;
+  if (name !== 'wasm') {
+    const where = isolated ? 'cross-origin isolated' : 'not cross-origin isolated';
+    const gpu = name === 'webgpu' ? webGpuDeviceInfo() : null;
+    const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+    return {
+      summary: `${name} (${where})`,
+      crossOriginIsolated: isolated,
+      wasmThreads: null,
+      detail: gpu
+        ? `shader-f16 ${gpu.shaderF16 ? 'available' : 'not offered'}; kernels run float32; ` +
+          `buffers bind up to ${mib(gpu.limits.maxStorageBufferBindingSize)}`
+        : null,
+    };
+  }
+  if (splitPlanned(name)) {
+    // 'split': one engine worker per thread, each single-threaded (batchSplit.ts).
+    return {
+      summary: wasmThreadsLine(threadPlan.workers, isolated),
+      crossOriginIsolated: isolated,
+      wasmThreads: threadPlan.workers,
+      detail: `${threadPlan.why}: ${threadPlan.workers} engine workers of 1 thread each`,
+    };
+  }
+  const info = wasmBackendInfo();
+  const threads = info?.threads ?? 1;
+  const why = info?.problem
+    ? `one thread: ${info.problem}`
+    : threads === threadPlan.threads
+      ? threadPlan.why
+      : `${threads} of the ${threadPlan.threads} asked for (${threadPlan.why})`;
+  return {
+    summary: wasmThreadsLine(threads, isolated),
+    crossOriginIsolated: isolated,
+    wasmThreads: threads,
+    detail: why,
+  };
+}
 
 type Ready = FromWorker & { type: 'ready' };
 
@@ -56,7 +148,11 @@ type Ready = FromWorker & { type: 'ready' };
 async function startBackend(): Promise<Ready> {
   const gpu = (self.navigator as Navigator & { gpu?: GpuLike }).gpu;
   const adapter = await probeWebGpu(gpu);
+  // Read when the wasm backend is created: XNNPACK's pool only in 'threads' mode.
+  setThreadsCount(threadPlan.mode === 'threads' ? threadPlan.threads : 1);
   const active = await initBackend(planBackends(adapter, backendOverride));
+  attachGpuTrace();
+  if (!splitPlanned(active.name)) splitHelpers(); // stops helpers of an earlier backend
   const n = 100;
   // Read back asynchronously: WebGPU's synchronous read-back loses the device under SwiftShader.
   const sum = tf.tidy(() => tf.range(1, n + 1).sum());
@@ -70,12 +166,22 @@ async function startBackend(): Promise<Ready> {
     failures: active.failures,
     adapter,
     tfjsVersion: tf.version_core,
+    runs: backendRuns(active.name),
     selfCheck: { expected: (n * (n + 1)) / 2, got },
   };
 }
 
 async function init(message: ToWorker & { type: 'init' }): Promise<void> {
   backendOverride = message.backend;
+  setGpuBufferLimitOverride(message.debugGpuBufferLimit ?? null);
+  threadPlan = planWasmThreads(
+    {
+      crossOriginIsolated: self.crossOriginIsolated === true,
+      hardwareConcurrency: self.navigator.hardwareConcurrency ?? 0,
+    },
+    message.wasmThreads ?? null,
+    message.wasmMode ?? 'split',
+  );
   post(await startBackend());
 }
 
@@ -99,8 +205,8 @@ function onDeviceLost(info: DeviceLostInfo): void {
       ready = await startBackend();
       await model?.rebuild();
     });
-    const { backend, reason, failures } = ready!;
-    post({ type: 'deviceRecovered', lost, backend, reason, failures, run });
+    const { backend, reason, failures, runs: how } = ready!;
+    post({ type: 'deviceRecovered', lost, backend, reason, failures, runs: how, run });
   })();
   engineReady.catch((err: unknown) =>
     post({
@@ -141,6 +247,10 @@ async function loadModel(id: string, url: string, warmUpBatch = 2): Promise<void
       lastReport = now;
       post({ type: 'modelProgress', id, loadedBytes, totalBytes });
     });
+    // On WebGPU: batches split to the adapter's limits, every call traced (gpuPath.ts).
+    loaded.runModel.denoiser = gpuDenoiser(loaded.runModel.denoiser, id);
+    // On wasm with every core: each call's batch cut across the helper workers (batchSplit.ts).
+    loaded.runModel.denoiser = splitDenoiser(loaded.runModel.denoiser, id);
     await runs.setModel(loaded.runModel);
     model?.dispose();
     model = loaded;
@@ -167,10 +277,15 @@ async function loadModel(id: string, url: string, warmUpBatch = 2): Promise<void
     // On wasm one image is enough: XNNPACK packs each layer's weights when the layer first runs,
     // whatever the batch. GPU backends compile shaders per shape: the run's own batch.
     const wanted = tf.getBackend() === 'wasm' ? 1 : Math.round(warmUpBatch) || 2;
-    await loaded.warmUp(Math.min(Math.max(1, wanted), MAX_WARM_UP_BATCH));
+    const batch = Math.min(Math.max(1, wanted), MAX_WARM_UP_BATCH);
+    // On WebGPU the warm-up's dispatches are traced: the model's largest tensor per image sets
+    // the batch limit (gpuPath.ts).
+    await measureFootprint(batch, () => loaded.warmUp(batch));
   } catch {
     // See above.
   }
+  // Only now the split helpers start (or switch to this model): see `splitter`.
+  if (model === loaded) splitHelpers()?.loadModel(id, url);
 }
 
 function handle(message: ToWorker): Promise<void> | void {
@@ -228,7 +343,16 @@ async function evaluate(message: ToWorker & { type: 'evaluate' }): Promise<void>
     tf.dispose([x, out]);
     const kernels = [...new Set(profile.kernels.map((k) => k.name))].sort();
     const backend = tf.getBackend();
-    post({ type: 'evaluated', requestId, backend, output, kernels, problem: null });
+    post({
+      type: 'evaluated',
+      requestId,
+      backend,
+      output,
+      kernels,
+      gpu: gpuPathReport(),
+      split: splitter?.report() ?? null,
+      problem: null,
+    });
   } catch (err) {
     const problem = (err as Error).message ?? String(err);
     const backend = tf.getBackend();

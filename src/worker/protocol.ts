@@ -1,6 +1,9 @@
 // Messages between the UI thread and the engine worker. Plain data only (structured clone);
 // frame pixels travel as transferable ArrayBuffers.
 import type { AdapterReport, BackendName } from '../engine/backend';
+import type { GpuPathReport } from './gpuPath';
+import type { SplitReport } from './batchSplit';
+import type { WasmMode } from '../engine/wasmThreads';
 import type { ElboReport, ElboRequest } from '../engine/elbo/elboJob';
 import type { PlanSettings } from '../engine/run/schedulerConfig';
 import type { RunSettings } from '../engine/run/settings';
@@ -31,7 +34,16 @@ export type RunPatch = Partial<
 export type { PlanSettings };
 
 export type ToWorker =
-  | { type: 'init'; backend: BackendName | null }
+  /** wasmThreads: the page's ?threads=N (null: automatic, see engine/wasmThreads.ts). */
+  | {
+      type: 'init';
+      backend: BackendName | null;
+      wasmThreads?: number | null;
+      /** ?wasmMode=threads: XNNPACK's thread pool instead of the batch split (wasmThreads.ts). */
+      wasmMode?: WasmMode;
+      /** debug=1&gpuBufferLimit=N: plan GPU batches as if the adapter bound at most N bytes. */
+      debugGpuBufferLimit?: number | null;
+    }
   /** `url` is the model folder, absolute (the worker's own base URL is its script's). */
   /** warmUpBatch: the model batch the next run will likely use (see engine/model/warmUp.ts). */
   | { type: 'loadModel'; id: string; url: string; warmUpBatch?: number }
@@ -131,6 +143,19 @@ export interface ModelInfo {
   };
 }
 
+/**
+ * How the chosen backend runs: threads and cross-origin isolation. `summary` is the backend
+ * line's lead, e.g. "wasm, 2 threads (cross-origin isolated)".
+ */
+export interface BackendRuns {
+  summary: string;
+  crossOriginIsolated: boolean;
+  /** XNNPACK threads on wasm (the calling thread included); null on other backends. */
+  wasmThreads: number | null;
+  /** wasm: why that many threads (or why only one); webgpu: shader-f16 and buffer limits. */
+  detail: string | null;
+}
+
 export type FromWorker =
   | {
       type: 'ready';
@@ -139,6 +164,8 @@ export type FromWorker =
       failures: string[];
       adapter: AdapterReport;
       tfjsVersion: string;
+      /** How it runs, for the backend line (BackendRuns above). */
+      runs: BackendRuns;
       /** A small computation on the chosen backend, proving it runs: sum of 1..n. */
       selfCheck: { expected: number; got: number };
     }
@@ -163,6 +190,10 @@ export type FromWorker =
       output: number[] | null;
       /** The kernels the call ran, by name (sorted, once each). */
       kernels: string[];
+      /** On WebGPU: limits, batch limit, precision plan and dispatch traces (gpuPath.ts). */
+      gpu?: GpuPathReport | null;
+      /** On wasm in 'split' mode: helper workers ready, and how the call was cut. */
+      split?: SplitReport | null;
       problem: string | null;
     }
   /** ELBO progress: (image, t) pairs evaluated so far, of all the request takes. */
@@ -183,5 +214,6 @@ export type FromWorker =
       backend: BackendName;
       reason: string;
       failures: string[];
+      runs: BackendRuns;
       run: { step: number; restarted: boolean } | null;
     };

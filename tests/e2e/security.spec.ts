@@ -43,13 +43,24 @@ async function watchViolations(page: Page) {
   });
 }
 
+/**
+ * tfjs's wasm threads (tfjs-backend-wasm's thread script, served from /tfjs-wasm-<version>/):
+ * between kernels they wait in Atomics.wait inside WebAssembly, so they cannot answer an
+ * evaluate. They run only Emscripten's published thread script and glue, both from the app's
+ * origin (the traffic check covers those requests).
+ */
+const isWasmThread = (url: string) => /\/tfjs-wasm-[^/]+\/[^/]+\.worker\.js$/.test(url);
+
 /** Violations so far in the page and in its live workers (a worker without a record fails). */
 async function violations(page: Page): Promise<Violation[]> {
   const read = () => (globalThis as unknown as ViolationLog).cspViolations ?? null;
   const records = [
     { url: page.url(), seen: await page.evaluate(read) },
     ...(await Promise.all(
-      page.workers().map(async (w) => ({ url: w.url(), seen: await w.evaluate(read) })),
+      page
+        .workers()
+        .filter((w) => !isWasmThread(w.url()))
+        .map(async (w) => ({ url: w.url(), seen: await w.evaluate(read) })),
     )),
   ];
   const all: Violation[] = [];

@@ -5,8 +5,14 @@
 // (docs/PERFORMANCE.md). The module imports the backend's own linear memory, so tensors are passed
 // as their heap offsets, with no copies. This file instantiates it per backend and registers the
 // kernels; fusedGroupNorm.ts and fusedAttention.ts define them.
+//
+// With tfjs's threaded SIMD build the heap is a shared memory (a SharedArrayBuffer), which only a
+// module that declares its memory import shared may take: that build of the same C code is
+// KERNELS_WASM_SHARED_BASE64. The kernels then run on the calling thread, between XNNPACK's
+// parallel kernels, never during one: tfjs runs one kernel at a time, and XNNPACK's pool waits
+// for work while ours runs.
 import * as tf from '@tensorflow/tfjs-core';
-import { KERNELS_WASM_BASE64 } from './kernelsWasm';
+import { KERNELS_WASM_BASE64, KERNELS_WASM_SHARED_BASE64 } from './kernelsWasm';
 
 /** The module's exports (see group_norm.c and attention.c); pointers are heap byte offsets. */
 export interface KernelExports {
@@ -38,7 +44,9 @@ export interface KernelExports {
 /** The parts of tfjs-backend-wasm's BackendWasm the kernels use (not in its public types). */
 export interface WasmBackendInternals {
   wasm: {
+    /** The SIMD build exports its memory; the threaded build imports it (Module.wasmMemory). */
     asm?: { memory?: WebAssembly.Memory };
+    wasmMemory?: WebAssembly.Memory;
     _malloc(bytes: number): number;
     _free(pointer: number): void;
   };
@@ -61,11 +69,11 @@ export interface WasmKernelConfig {
 
 // Keyed by backend object: a backend that is removed and made again (resetBackend) has a new heap.
 const instances = new WeakMap<object, KernelInstance>();
-let compiled: Promise<WebAssembly.Module> | null = null;
+const compiled = new Map<'plain' | 'shared', Promise<WebAssembly.Module>>();
 let lastProblem = '';
 
-function moduleBytes(): Uint8Array {
-  const text = atob(KERNELS_WASM_BASE64);
+function moduleBytes(base64: string): Uint8Array {
+  const text = atob(base64);
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
   return bytes;
@@ -95,21 +103,40 @@ export async function prepareWasmKernels(): Promise<boolean> {
   const backend = tf.backend() as unknown as WasmBackendInternals;
   if (instances.has(backend)) return true;
   try {
-    const memory = backend.wasm.asm?.memory;
-    if (!(memory instanceof WebAssembly.Memory)) {
-      throw new Error('tfjs-backend-wasm does not expose its memory (Module.asm.memory)');
+    const memory = wasmBackendMemory(backend);
+    const variant = isSharedMemory(memory) ? 'shared' : 'plain';
+    let module = compiled.get(variant);
+    if (!module) {
+      const base64 = variant === 'shared' ? KERNELS_WASM_SHARED_BASE64 : KERNELS_WASM_BASE64;
+      module = WebAssembly.compile(moduleBytes(base64) as BufferSource);
+      compiled.set(variant, module);
     }
-    compiled ??= WebAssembly.compile(moduleBytes() as BufferSource);
-    const instance = await WebAssembly.instantiate(await compiled, { env: { memory } });
+    const instance = await WebAssembly.instantiate(await module, { env: { memory } });
     const exports = instance.exports as unknown as KernelExports;
     instances.set(backend, { exports, backend, scratch: 0, scratchBytes: 0 });
     lastProblem = '';
     return true;
   } catch (err) {
-    compiled = null;
+    compiled.clear();
     lastProblem = (err as Error).message ?? String(err);
     return false;
   }
+}
+
+/** The wasm backend's heap: exported by tfjs's SIMD build, imported (and kept) by its threaded one. */
+export function wasmBackendMemory(backend: WasmBackendInternals): WebAssembly.Memory {
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+  if (!(memory instanceof WebAssembly.Memory)) {
+    throw new Error(
+      'tfjs-backend-wasm does not expose its memory (Module.asm.memory or Module.wasmMemory)',
+    );
+  }
+  return memory;
+}
+
+/** A shared memory's buffer is a SharedArrayBuffer (which exists only where threads may run). */
+export function isSharedMemory(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 }
 
 /** Whether the module's kernels can run on the active backend now. */

@@ -58,6 +58,13 @@ function contentSecurityPolicy(): Plugin {
   };
 }
 
+/**
+ * PLAYGROUND_ISOLATION=off serves the app without COOP/COEP, as a host that sends no headers
+ * would (the engine then runs one wasm thread, unless public/coi-serviceworker.js isolates the
+ * page after a reload): bench/app.mjs measures that case against the isolated one.
+ */
+const ISOLATION = process.env.PLAYGROUND_ISOLATION === 'off' ? {} : CROSS_ORIGIN_ISOLATION_HEADERS;
+
 export default defineConfig({
   // tfjsWasmThreads: tfjs's threaded wasm from a bundle (scripts/vite-wasm-threads.ts), in the
   // page and in every worker.
@@ -79,12 +86,12 @@ export default defineConfig({
   // `npm start`, in `vite preview`, and wherever the build is hosted with the same headers
   // (README, "Threads and cross-origin isolation"; public/_headers for Netlify / Cloudflare
   // Pages; public/coi-serviceworker.js adds them where no header can be set).
-  server: { host: '127.0.0.1', headers: CROSS_ORIGIN_ISOLATION_HEADERS },
+  server: { host: '127.0.0.1', headers: ISOLATION },
   // The built app as a host should serve it: the headers cover the page and the worker.
   preview: {
     headers: {
       'Content-Security-Policy': CONTENT_SECURITY_POLICY_HEADER,
-      ...CROSS_ORIGIN_ISOLATION_HEADERS,
+      ...ISOLATION,
     },
   },
 });

@@ -15,7 +15,9 @@
 // Env: BENCH_DIST (dist), BENCH_PORT (4173), CHROMIUM_PATH, BENCH_RUN_CAP_S (cap on the batch-16
 // run, 120), BENCH_LEAK_CAP_S (cap on the 500-step tensor check, 90), BENCH_BACKENDS (a comma
 // list to measure only those), BENCH_APP_QUERY (added to every page URL, e.g. threads=1 or
-// wasmMode=threads), BENCH_APP_OUT (the results file, default bench/results-app.json).
+// wasmMode=threads), BENCH_APP_OUT (the results file, default bench/results-app.json),
+// BENCH_APP_ISOLATION=off (serve without COOP/COEP and block service workers: the page is not
+// cross-origin isolated, and wasm runs one thread, as on a host that sends no headers).
 // Prints a table, writes the results file. Exits non-zero only
 // when the harness itself fails (no build, port taken, server or browser does not start); what
 // the app does (a backend it cannot run, an error it shows) is reported as a result.
@@ -39,6 +41,7 @@ const SLOW_STEP_MS = 1000;
 const FIRST_STEP_CAP_MS = 30_000;
 const OUT = process.env.BENCH_APP_OUT ?? 'bench/results-app.json';
 const EXTRA_QUERY = process.env.BENCH_APP_QUERY ? `&${process.env.BENCH_APP_QUERY}` : '';
+const ISOLATED = process.env.BENCH_APP_ISOLATION !== 'off';
 /** BENCH_BACKENDS=wasm,webgpu measures only those (for quick checks of the harness). */
 const ONLY = process.env.BENCH_BACKENDS?.split(',').map((b) => b.trim());
 const EXECUTABLE = CHROMIUM_EXECUTABLE;
@@ -78,6 +81,8 @@ async function startServer() {
   const args = ['preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'];
   const child = spawn(process.execPath, [vite, ...args, '--outDir', DIST], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    // vite.config.ts leaves out COOP/COEP with this.
+    env: { ...process.env, ...(ISOLATED ? {} : { PLAYGROUND_ISOLATION: 'off' }) },
   });
   let log = '';
   child.stdout.on('data', (d) => (log += d));
@@ -541,7 +546,8 @@ async function attempt(what, fn) {
 
 async function benchBackend(browser, backend) {
   const began = Date.now();
-  const context = await browser.newContext();
+  // Not isolated: no service worker either (public/coi-serviceworker.js would isolate the page).
+  const context = await browser.newContext(ISOLATED ? {} : { serviceWorkers: 'block' });
   await context.addInitScript(pageRecorder);
   const net = networkLog(context);
   const errors = [];
@@ -693,6 +699,7 @@ async function main() {
       loads: LEAK_QUERY,
       run: 'batch 16, DPM++ 2M, 20 steps, guidance 3, seed 1',
       extraQuery: EXTRA_QUERY || null,
+      crossOriginIsolated: ISOLATED,
       tensors: `${LEAK_RUNS} runs of ${LEAK_QUERY}`,
       capsMs: { run: RUN_CAP_MS, tensors: LEAK_CAP_MS, tensorsOnSlowBackends: SLOW_LEAK_CAP_MS },
     },

@@ -1,8 +1,9 @@
 // A bench-only engine worker: tfjs on wasm and the shipped U-Net, as the app's engine worker runs
-// them, answering bare model calls, in either of the app's ways to use every core
-// (src/engine/wasmThreads.ts): 'threads', tfjs's threaded build with XNNPACK's pool, or 'split',
+// them, answering bare model calls, in any of the app's ways to use every core
+// (src/engine/wasmThreads.ts): 'threads', tfjs's threaded build with XNNPACK's pool; 'split',
 // one thread here plus helper workers that each compute a slice of the batch
-// (src/worker/batchSplit.ts, the same code as the app).
+// (src/worker/batchSplit.ts, the same code as the app); 'hybrid' (the app's default), the pool
+// here for one image and a helper per thread for batches.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -49,17 +50,19 @@ self.onmessage = async (event: MessageEvent<ToEngineWorker>) => {
   try {
     if (m.type === 'init') {
       setWasmPaths(TFJS_WASM_PATHS);
-      setThreadsCount(m.mode === 'threads' ? m.threads : 1);
+      setThreadsCount(m.mode === 'split' ? 1 : m.threads);
       await initBackend({ order: ['wasm'], reason: 'benchmark worker' });
       const { card, unet } = await fetchModel(m.modelUrl);
       denoiser = runModelFromUNet(unet, card).denoiser;
-      if (m.mode === 'split' && m.threads > 1) {
+      if (m.mode !== 'threads' && m.threads > 1) {
+        const engineComputes = m.mode === 'split';
         splitter = new BatchSplitter(
-          m.threads - 1,
+          engineComputes ? m.threads - 1 : m.threads,
           () =>
             new Worker(new URL('../src/worker/splitHelper.worker.ts', import.meta.url), {
               type: 'module',
             }),
+          engineComputes,
         );
         splitter.loadModel('bench', m.modelUrl);
         denoiser = splitter.wrap(denoiser, 'bench');

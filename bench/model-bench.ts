@@ -61,6 +61,13 @@ interface Cell {
    */
   oursWorker?: Side | null;
   oursSplit?: Side | null;
+  /**
+   * The app's default ('hybrid'): XNNPACK's pool in the engine worker for one image, one
+   * single-threaded helper per thread for batches.
+   */
+  oursHybrid?: Side | null;
+  /** oursHybrid / theirs in calls per second: the app as it runs against ORT's thread pool. */
+  hybridVsTheirs?: number | null;
   /** oursSplit / theirs in calls per second: the app's way against ORT's thread pool. */
   splitVsTheirs?: number | null;
   /** oursSplit / oursWorker in calls per second: > 1 means splitting the batch is faster. */
@@ -76,7 +83,7 @@ export interface PageResult {
   threads: number;
   ours: OurBackend | null;
   /** The engine-worker contenders of parts=workers, where they ran. */
-  workers: { threaded: WorkerEngineInfo; split: WorkerEngineInfo } | null;
+  workers: { threaded: WorkerEngineInfo; split: WorkerEngineInfo; hybrid: WorkerEngineInfo } | null;
   theirs: { provider: OrtProvider; threads: number; version: string } | null;
   theirsProblem: string | null;
   crossOriginIsolated: boolean;
@@ -195,15 +202,18 @@ async function warmUp(
   const two = modelInput(2, false, model.card.architecture.image_size, model.card.null_class_id);
   const threaded = await warmUntilSteady(() => workers.threaded.eval(two), steady);
   const split = await warmUntilSteady(() => workers.split.eval(two), steady);
+  const hybrid = await warmUntilSteady(() => workers.hybrid.eval(two), steady);
+  await warmUntilSteady(() => workers.hybrid.eval(input), steady); // its thread pool
   return (
     `${ours} calls of ours, ${theirsCalls} of ORT, ${threaded} of the threaded worker, ` +
-    `${split} of the split workers`
+    `${split} of the split workers, ${hybrid} of the hybrid workers`
   );
 }
 
 interface WorkerContenders {
   threaded: WorkerEngines;
   split: WorkerEngines;
+  hybrid: WorkerEngines;
 }
 
 async function modelCells(
@@ -242,6 +252,7 @@ async function modelCells(
         theirs?: Float32Array;
         worker?: Float32Array;
         split?: Float32Array;
+        hybrid?: Float32Array;
       } = {};
       const contenders = [
         { name: 'ours', call: async () => void (out.ours = await ourEval(model, input)) },
@@ -259,6 +270,10 @@ async function modelCells(
             call: async () => void (out.worker = await workers.threaded.eval(input)),
           },
           { name: 'split', call: async () => void (out.split = await workers.split.eval(input)) },
+          {
+            name: 'hybrid',
+            call: async () => void (out.hybrid = await workers.hybrid.eval(input)),
+          },
         );
       }
       const timed = await interleaved(contenders, PLAN);
@@ -273,9 +288,13 @@ async function modelCells(
         cell.maxAbsDiff = maxAbsDiff(out.ours, out.theirs);
       }
       if (workers) {
-        const [workerT, splitT] = timed.slice(theirs ? 2 : 1);
+        const [workerT, splitT, hybridT] = timed.slice(theirs ? 2 : 1);
         cell.oursWorker = side(workerT, input.batch, gflopPerSample);
         cell.oursSplit = side(splitT, input.batch, gflopPerSample);
+        cell.oursHybrid = side(hybridT, input.batch, gflopPerSample);
+        cell.hybridVsTheirs = cell.theirs
+          ? cell.oursHybrid.callsPerSec / cell.theirs.callsPerSec
+          : null;
         cell.splitVsThreads = cell.oursSplit.callsPerSec / cell.oursWorker.callsPerSec;
         cell.splitVsThreadsBest = Math.min(...workerT.roundsMs) / Math.min(...splitT.roundsMs);
         cell.splitVsTheirs = cell.theirs
@@ -285,12 +304,14 @@ async function modelCells(
         const worst = Math.max(
           maxAbsDiff(out.ours!, out.worker!),
           maxAbsDiff(out.ours!, out.split!),
+          maxAbsDiff(out.ours!, out.hybrid!),
         );
         if (worst > 1e-4) errors.push(`batch ${input.batch}: worker outputs differ by ${worst}`);
         log(
           `batch ${images}${cfg ? ' x2 (CFG)' : ''}, engine workers: 1 x ${threadsParam} threads ` +
             `${cell.oursWorker.callsPerSec.toFixed(2)} evals/s, ${threadsParam} x 1 thread (split) ` +
-            `${cell.oursSplit.callsPerSec.toFixed(2)} evals/s, split/threads ` +
+            `${cell.oursSplit.callsPerSec.toFixed(2)} evals/s, hybrid ` +
+            `${cell.oursHybrid.callsPerSec.toFixed(2)} evals/s, split/threads ` +
             `${cell.splitVsThreads.toFixed(2)}`,
         );
       }
@@ -356,15 +377,18 @@ async function main(): Promise<PageResult> {
     workers = {
       threaded: await WorkerEngines.start(modelUrl, threadsParam, 'threads'),
       split: await WorkerEngines.start(modelUrl, threadsParam, 'split'),
+      hybrid: await WorkerEngines.start(modelUrl, threadsParam, 'hybrid'),
     };
     log(
-      `engine workers: ${JSON.stringify(workers.threaded.info)} and ${JSON.stringify(workers.split.info)}`,
+      `engine workers: ${JSON.stringify(workers.threaded.info)}, ${JSON.stringify(workers.split.info)}, ` +
+        JSON.stringify(workers.hybrid.info),
     );
   }
   log(`warm-up: ${await warmUp(model, theirs, workers)}`);
   const cells = parts.has('model') ? await modelCells(model, theirs, gflopPerSample, workers) : [];
   workers?.threaded.stop();
   workers?.split.stop();
+  workers?.hybrid.stop();
 
   let conv: ConvResult[] = [];
   if (parts.has('conv')) {
@@ -448,7 +472,9 @@ async function main(): Promise<PageResult> {
     backend: backendParam,
     threads: threadsParam,
     ours,
-    workers: workers ? { threaded: workers.threaded.info, split: workers.split.info } : null,
+    workers: workers
+      ? { threaded: workers.threaded.info, split: workers.split.info, hybrid: workers.hybrid.info }
+      : null,
     theirs: theirs
       ? { provider: theirs.provider, threads: theirs.threads, version: theirs.version }
       : null,

@@ -91,25 +91,27 @@ function workersTable(p) {
       c.modelBatch,
       fixed(c.oursWorker.callsPerSec),
       fixed(c.oursSplit.callsPerSec),
+      fixed(c.oursHybrid?.callsPerSec),
       fixed(c.splitVsThreads),
-      fixed(c.splitVsThreadsBest),
-      fixed(c.splitVsTheirs),
+      fixed(c.hybridVsTheirs),
     ]);
   if (!rows.length) return null;
   const w = p.workers;
   return [
-    `ours in an engine worker, as the app: XNNPACK's pool of ${w?.threaded.threadsPerWorker} ` +
-      `threads (wasmMode=threads) vs the batch split over ${w?.split.workers} workers of 1 thread ` +
-      '(the default); split/threads > 1: split faster; split/ORT: against ORT on the page',
+    `ours in an engine worker, as the app runs it (posting inputs and outputs included): ` +
+      `XNNPACK's pool of ${w?.threaded.threadsPerWorker} threads (wasmMode=threads), the batch ` +
+      `split over ${w?.split.workers} workers of 1 thread (wasmMode=split), and the default ` +
+      `'hybrid' (the pool for one image, ${w?.hybrid?.workers ?? '?'} helpers of 1 thread for ` +
+      'batches); app/ORT: hybrid against ORT on the page, > 1 means ours is faster',
     table(
       [
         'images',
         'batch',
         'threads evals/s',
         'split evals/s',
+        'hybrid evals/s',
         'split/threads',
-        '(best)',
-        'split/ORT',
+        'app/ORT',
       ],
       rows,
     ),
@@ -123,12 +125,24 @@ function scalingTable(s) {
     fixed(c.ours),
     fixed(c.oursWorker),
     fixed(c.oursSplit),
+    fixed(c.oursHybrid),
     fixed(c.theirs),
   ]);
   return [
     `speed-up from 1 thread to ${s.to.threads} (ours ${s.to.oursWasmThreads}, ORT ` +
       `${s.to.theirsThreads}): time at 1 / time at ${s.to.threads}, from the two wasm pages`,
-    table(['images', 'batch', 'ours (page)', 'ours, worker threads', 'ours, split', 'ORT'], rows),
+    table(
+      [
+        'images',
+        'batch',
+        'ours (page)',
+        'ours, worker threads',
+        'ours, split',
+        'ours, hybrid (app)',
+        'ORT',
+      ],
+      rows,
+    ),
   ].join('\n');
 }
 

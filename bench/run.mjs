@@ -200,27 +200,46 @@ function threadScaling(pages) {
         const b = ms(most, c, who);
         return a && b ? a / b : null;
       };
+      const fromOursAtOne = (who) => {
+        const a = ms(one, c, 'ours');
+        const b = ms(most, c, who);
+        return a && b ? a / b : null;
+      };
       return {
         images: c.images,
         cfg: c.cfg,
         modelBatch: c.modelBatch,
         ours: speedup('ours'),
         theirs: speedup('theirs'),
-        // ours in an engine worker (threads, or the app's split), against ours on the page with
-        // one thread.
-        oursWorker: (() => {
-          const a = ms(one, c, 'ours');
-          const b = ms(most, c, 'oursWorker');
-          return a && b ? a / b : null;
-        })(),
-        oursSplit: (() => {
-          const a = ms(one, c, 'ours');
-          const b = ms(most, c, 'oursSplit');
-          return a && b ? a / b : null;
-        })(),
+        // ours in an engine worker (threads, split, or the app's hybrid), against ours on the
+        // page with one thread.
+        oursWorker: fromOursAtOne('oursWorker'),
+        oursSplit: fromOursAtOne('oursSplit'),
+        oursHybrid: fromOursAtOne('oursHybrid'),
       };
     }),
   };
+}
+
+/** wasm's first frames and longest main-thread task, isolated against not (bench/app.mjs). */
+function printFirstFrames(variants) {
+  const rows = [];
+  for (const v of variants) {
+    if (!existsSync(join(ROOT, v.out))) continue;
+    const results = JSON.parse(readFileSync(join(ROOT, v.out), 'utf8')).results ?? [];
+    for (const flags of results) {
+      for (const b of flags.backends ?? []) {
+        if (b.backend !== 'wasm') continue;
+        rows.push(
+          `${v.label}: ${b.engine?.text ?? '?'}; first frame cold ${b.cold?.firstFrameMs} ms, ` +
+            `warm ${b.warm?.firstFrameMs} ms; batch-16 run ${b.run?.wallMs} ms, longest ` +
+            `main-thread task ${b.run?.longestTaskMs} ms (long-task observer), ` +
+            `${b.run?.longestTaskWallMsInTrace} ms (trace)`,
+        );
+      }
+    }
+  }
+  if (rows.length) console.log(`\n### wasm in the app, isolated or not\n${rows.join('\n')}`);
 }
 
 function machine(browserVersion) {
@@ -324,20 +343,35 @@ async function main() {
   console.log('\nwrote bench/results-model.json');
 
   if (opts.app && existsSync(join(ROOT, 'bench/app.mjs'))) {
-    console.log('\n== app-level benchmark (bench/app.mjs) ==');
-    const r = await pause.during(() =>
-      spawnSync(process.execPath, ['bench/app.mjs'], {
-        cwd: ROOT,
-        stdio: 'inherit',
-        // Its own server on the next port: ours is closed by now, but another may hold 4173.
-        env: {
-          ...process.env,
-          BENCH_APP_DIST: 'dist-bench-app',
-          BENCH_PORT: String(opts.port + 1),
-        },
-      }),
-    );
-    if (r.status !== 0) console.log(`bench/app.mjs exited with ${r.status}`);
+    // Twice: as served (cross-origin isolated, every core) and without the headers (one thread),
+    // so that first frames and main-thread tasks compare, isolated or not.
+    const variants = [
+      { label: 'cross-origin isolated', out: 'bench/results-app.json', env: {} },
+      {
+        label: 'not isolated',
+        out: 'bench/results-app-not-isolated.json',
+        env: { BENCH_APP_ISOLATION: 'off' },
+      },
+    ];
+    for (const v of variants) {
+      console.log(`\n== app-level benchmark (bench/app.mjs), ${v.label} ==`);
+      const r = await pause.during(() =>
+        spawnSync(process.execPath, ['bench/app.mjs'], {
+          cwd: ROOT,
+          stdio: 'inherit',
+          // Its own server on the next port: ours is closed by now, but another may hold 4173.
+          env: {
+            ...process.env,
+            ...v.env,
+            BENCH_APP_DIST: 'dist-bench-app',
+            BENCH_APP_OUT: v.out,
+            BENCH_PORT: String(opts.port + 1),
+          },
+        }),
+      );
+      if (r.status !== 0) console.log(`bench/app.mjs exited with ${r.status}`);
+    }
+    printFirstFrames(variants);
   }
   const m = machine(browserVersion);
   console.log(

@@ -1,7 +1,8 @@
-// Our U-Net in an engine worker (bench/engineWorker.ts), as the app runs it, in either way of
-// using every core: 'threads' (XNNPACK's pool in the one worker) or 'split' (the app's default:
-// helper workers compute slices of each call, src/worker/batchSplit.ts). Each model call is
-// posted to the worker and its output posted back, as the app's frames are.
+// Our U-Net in an engine worker (bench/engineWorker.ts), as the app runs it, in any of three ways
+// of using every core: 'threads' (XNNPACK's pool in the one worker), 'split' (helper workers
+// compute slices of each call, src/worker/batchSplit.ts) or 'hybrid' (the app's default: the pool
+// for one image, the helpers for batches). Each model call is posted to the worker and its output
+// posted back, as the app's frames are.
 import type { WasmMode } from '../src/engine/wasmThreads';
 import type { ModelInput } from './inputs';
 import type { FromEngineWorker, ToEngineWorker } from './engineWorker';
@@ -67,25 +68,6 @@ class EngineWorker {
   private post(m: ToEngineWorker): void {
     this.worker.postMessage(m);
   }
-}
-
-/** Splits `input` into `parts` consecutive slices of the batch (as even as possible, none empty). */
-export function splitInput(input: ModelInput, parts: number): ModelInput[] {
-  const n = Math.min(parts, input.batch);
-  const pixels = input.x.length / input.batch;
-  const slices: ModelInput[] = [];
-  let start = 0;
-  for (let i = 0; i < n; i++) {
-    const size = Math.floor(input.batch / n) + (i < input.batch % n ? 1 : 0);
-    slices.push({
-      batch: size,
-      x: input.x.slice(start * pixels, (start + size) * pixels),
-      timesteps: input.timesteps.slice(start, start + size),
-      classes: input.classes.slice(start, start + size),
-    });
-    start += size;
-  }
-  return slices;
 }
 
 /** One engine worker using `threads` threads the `mode` way. */

@@ -214,7 +214,7 @@ export function startEngine(backend: BackendName | null): void {
     if (worker !== started) return;
     restartWorker(event.message || 'its script could not run');
   };
-  // ?threads=N, ?wasmMode=threads|split: wasm threads (tests compare 1 with all; see
+  // ?threads=N, ?wasmMode=hybrid|threads|split: wasm threads (tests compare 1 with all; see
   // engine/wasmThreads.ts).
   const params = new URLSearchParams(window.location.search);
   const threads = parseThreadsParam(params.get('threads'));

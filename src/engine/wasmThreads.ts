@@ -15,23 +15,27 @@ export interface ThreadEnvironment {
 }
 
 /**
- * How the cores are used. 'split' (the default): the batch of each model call is cut across one
- * engine worker per core, each running tfjs's single-threaded SIMD build (src/worker/batchSplit.ts);
- * a call of one image runs on one core. 'threads': one worker running tfjs's threaded build with
- * XNNPACK's thread pool. Measured on the 2-core machine this was built on (README, "Threads and
- * cross-origin isolation"), splitting was as fast or faster at every batch, and two threads were
- * slower than one at batch 1 whenever anything else ran on the machine; ?wasmMode=threads keeps
- * the other for machines where it wins.
+ * How the cores are used.
+ * - 'hybrid' (the default): the engine worker runs tfjs's threaded build with XNNPACK's pool of
+ *   every thread, for the calls it computes whole (one image; models the helpers cannot load,
+ *   such as the emoji pipeline); a call of two or more images is cut across one single-threaded
+ *   helper worker per thread (src/worker/batchSplit.ts) while the engine waits.
+ * - 'split': the engine worker computes one slice itself on one thread and the helpers the rest;
+ *   a call of one image runs on one core.
+ * - 'threads': one worker, XNNPACK's pool, no helpers.
+ * Measured on the 2-core machine this was built on (README, "Threads and cross-origin
+ * isolation"): XNNPACK's pool is the faster of the two at one image, the split at batches of two
+ * and more; 'hybrid' takes each where it wins. ?wasmMode= picks the others for comparison.
  */
-export type WasmMode = 'split' | 'threads';
+export type WasmMode = 'hybrid' | 'split' | 'threads';
 
 export interface WasmThreadPlan {
   /** Threads in all (workers x threads per worker); 1 = one single-threaded worker. */
   threads: number;
   mode: WasmMode;
-  /** Engine workers computing a call (the engine's own included). */
+  /** Engine workers computing a batch (the engine's own included where it computes a slice). */
   workers: number;
-  /** XNNPACK threads in each (the calling thread included). */
+  /** XNNPACK threads in the engine worker (the calling thread included); helpers have 1. */
   threadsPerWorker: number;
   isolated: boolean;
   /** Why this many, in words (shown with the backend). */
@@ -56,13 +60,13 @@ export const MAX_WASM_THREADS = 8;
 export function planWasmThreads(
   env: ThreadEnvironment,
   requested: number | null,
-  mode: WasmMode = 'split',
+  mode: WasmMode = 'hybrid',
 ): WasmThreadPlan {
   const cores = Number.isFinite(env.hardwareConcurrency) ? Math.floor(env.hardwareConcurrency) : 0;
   const plan = (threads: number, isolated: boolean, why: string): WasmThreadPlan => ({
     threads,
     mode,
-    workers: mode === 'split' ? threads : 1,
+    workers: mode === 'threads' ? 1 : threads,
     threadsPerWorker: mode === 'split' ? 1 : threads,
     isolated,
     why,
@@ -74,10 +78,11 @@ export function planWasmThreads(
       'the page is not cross-origin isolated (no COOP/COEP headers), so no shared memory',
     );
   }
-  const how =
-    mode === 'split'
-      ? 'the batch split across workers of one thread each'
-      : "XNNPACK's thread pool";
+  const how = {
+    hybrid: "XNNPACK's thread pool for one image, a batch split across workers of one thread each",
+    split: 'the batch split across workers of one thread each',
+    threads: "XNNPACK's thread pool",
+  }[mode];
   if (requested !== null && Number.isInteger(requested) && requested >= 1) {
     const threads = Math.min(requested, MAX_WASM_THREADS);
     const capped = threads < requested ? ` (capped at ${MAX_WASM_THREADS})` : '';
@@ -95,7 +100,7 @@ export function planWasmThreads(
 
 /** The ?wasmMode= page parameter. */
 export function parseWasmMode(value: string | null): WasmMode {
-  return value === 'threads' ? 'threads' : 'split';
+  return value === 'threads' || value === 'split' ? value : 'hybrid';
 }
 
 /** The ?threads=N page parameter: a positive integer, else null (automatic). */

@@ -102,7 +102,7 @@ class Helper {
 }
 
 export interface SplitReport {
-  /** Engine workers that can compute a call now (the engine's own included). */
+  /** Workers that compute slices of a batch now (the engine's own included where it computes). */
   workers: number;
   /** Slice sizes of the last call (null: it ran whole, on the engine worker). */
   lastSplit: number[] | null;
@@ -115,8 +115,18 @@ export class BatchSplitter {
   private modelId: string | null = null;
   private lastSplit: number[] | null = null;
 
-  /** `helpers` helper workers, made by `create` (the engine worker's own slice is extra). */
-  constructor(helpers: number, create: () => Worker) {
+  /**
+   * `helpers` helper workers, made by `create`. `engineComputes`: the engine worker computes the
+   * first slice itself ('split' mode, single-threaded engine); false: the helpers compute every
+   * slice while the engine waits ('hybrid' mode, whose engine keeps XNNPACK's pool for the calls
+   * it runs whole: computing a slice with it beside the helpers would put more threads than
+   * cores on the machine).
+   */
+  constructor(
+    helpers: number,
+    create: () => Worker,
+    private readonly engineComputes = true,
+  ) {
     this.helpers = Array.from({ length: Math.max(0, helpers) }, () => new Helper(create));
   }
 
@@ -132,7 +142,7 @@ export class BatchSplitter {
   report(): SplitReport {
     const ready = this.helpers.filter((h) => h.readyFor === this.modelId);
     return {
-      workers: 1 + ready.length,
+      workers: (this.engineComputes ? 1 : 0) + ready.length,
       lastSplit: this.lastSplit,
       problems: this.helpers.flatMap((h) => (h.problem ? [h.problem] : [])),
     };
@@ -159,19 +169,24 @@ export class BatchSplitter {
   ): tf.Tensor4D {
     const [batch, height, width, channels] = x.shape;
     const ready = this.helpers.filter((h) => h.readyFor === id);
-    if (batch < 2 || ready.length === 0 || tf.getBackend() !== 'wasm') {
+    const first = this.engineComputes ? 1 : 0; // slices the engine computes itself
+    const parts = first + ready.length;
+    // Whole, here: one image, or fewer than two workers to cut it across (one helper alone would
+    // be slower than the engine's own thread pool).
+    if (batch < 2 || parts < 2 || tf.getBackend() !== 'wasm') {
       this.lastSplit = null;
       return model.predict(x, timesteps, classes);
     }
-    const sizes = splitSizes(batch, ready.length + 1);
+    const sizes = splitSizes(batch, parts);
     this.lastSplit = sizes;
     const pixels = height * width * channels;
     return tf.tidy(() => {
-      // Hand each helper its slice (the engine keeps the first), then compute ours meanwhile.
+      // Hand each helper its slice (the engine keeps the first where it computes), then compute
+      // ours meanwhile.
       const jobs: { helper: Helper; seq: number; start: number; size: number }[] = [];
-      let start = sizes[0];
-      for (let i = 1; i < sizes.length; i++) {
-        const helper = ready[i - 1];
+      let start = first ? sizes[0] : 0;
+      for (let i = first; i < sizes.length; i++) {
+        const helper = ready[i - first];
         const size = sizes[i];
         const v = helper.views(size, pixels);
         v.x.set(x.slice([start, 0, 0, 0], [size, -1, -1, -1]).dataSync() as Float32Array);
@@ -193,7 +208,7 @@ export class BatchSplitter {
           timesteps.slice(from, from + size),
           classes.slice(from, from + size),
         );
-      const outputs: tf.Tensor4D[] = [slice(0, sizes[0])];
+      const outputs: tf.Tensor4D[] = first ? [slice(0, sizes[0])] : [];
       for (const job of jobs) {
         const v = job.helper.views(job.size, pixels);
         if (this.await(v.ctrl, job.seq) && Atomics.load(v.ctrl, CTRL.status) === 0) {

@@ -65,7 +65,8 @@ let threadPlan: WasmThreadPlan = planWasmThreads(
   null,
 );
 /**
- * In 'split' mode on wasm: the helper workers that compute slices of each call (batchSplit.ts).
+ * In 'hybrid' and 'split' modes on wasm: the helper workers that compute slices of each call of
+ * two or more images (batchSplit.ts).
  * Started once the first model has loaded and warmed up, so that they do not compete with the
  * engine for the cores before the first frame; until they are ready, calls run here whole.
  */
@@ -74,7 +75,7 @@ let splitter: BatchSplitter | null = null;
 const splitPlanned = (backend: string | undefined) =>
   backend === 'wasm' &&
   threadPlan.isolated &&
-  threadPlan.mode === 'split' &&
+  threadPlan.mode !== 'threads' &&
   threadPlan.workers > 1;
 
 /** The split helpers, started if the plan wants them on the backend that runs, else stopped. */
@@ -84,9 +85,13 @@ function splitHelpers(): BatchSplitter | null {
     splitter = null;
     return null;
   }
+  // 'split': the engine computes a slice on its one thread; 'hybrid': one helper per thread
+  // while the engine, whose thread pool runs the calls of one image, waits.
+  const engineComputes = threadPlan.mode === 'split';
   splitter ??= new BatchSplitter(
-    threadPlan.workers - 1,
+    engineComputes ? threadPlan.workers - 1 : threadPlan.workers,
     () => new Worker(new URL('./splitHelper.worker.ts', import.meta.url), { type: 'module' }),
+    engineComputes,
   );
   return splitter;
 }
@@ -118,7 +123,7 @@ function backendRuns(name: BackendName): BackendRuns {
         : null,
     };
   }
-  if (splitPlanned(name)) {
+  if (splitPlanned(name) && threadPlan.mode === 'split') {
     // 'split': one engine worker per thread, each single-threaded (batchSplit.ts).
     return {
       summary: wasmThreadsLine(threadPlan.workers, isolated),
@@ -127,6 +132,7 @@ function backendRuns(name: BackendName): BackendRuns {
       detail: `${threadPlan.why}: ${threadPlan.workers} engine workers of 1 thread each`,
     };
   }
+  // 'threads' and 'hybrid': XNNPACK's pool in this worker ('hybrid' adds helpers for batches).
   const info = wasmBackendInfo();
   const threads = info?.threads ?? 1;
   const why = info?.problem
@@ -148,8 +154,8 @@ type Ready = FromWorker & { type: 'ready' };
 async function startBackend(): Promise<Ready> {
   const gpu = (self.navigator as Navigator & { gpu?: GpuLike }).gpu;
   const adapter = await probeWebGpu(gpu);
-  // Read when the wasm backend is created: XNNPACK's pool only in 'threads' mode.
-  setThreadsCount(threadPlan.mode === 'threads' ? threadPlan.threads : 1);
+  // Read when the wasm backend is created: XNNPACK's pool in 'threads' and 'hybrid' modes.
+  setThreadsCount(threadPlan.mode === 'split' ? 1 : threadPlan.threads);
   const active = await initBackend(planBackends(adapter, backendOverride));
   attachGpuTrace();
   if (!splitPlanned(active.name)) splitHelpers(); // stops helpers of an earlier backend
@@ -180,7 +186,7 @@ async function init(message: ToWorker & { type: 'init' }): Promise<void> {
       hardwareConcurrency: self.navigator.hardwareConcurrency ?? 0,
     },
     message.wasmThreads ?? null,
-    message.wasmMode ?? 'split',
+    message.wasmMode ?? 'hybrid',
   );
   post(await startBackend());
 }

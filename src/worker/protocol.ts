@@ -39,7 +39,7 @@ export type ToWorker =
       type: 'init';
       backend: BackendName | null;
       wasmThreads?: number | null;
-      /** ?wasmMode=threads: XNNPACK's thread pool instead of the batch split (wasmThreads.ts). */
+      /** ?wasmMode=threads|split|hybrid (the default): how wasm uses the cores (wasmThreads.ts). */
       wasmMode?: WasmMode;
       /** debug=1&gpuBufferLimit=N: plan GPU batches as if the adapter bound at most N bytes. */
       debugGpuBufferLimit?: number | null;
@@ -192,7 +192,7 @@ export type FromWorker =
       kernels: string[];
       /** On WebGPU: limits, batch limit, precision plan and dispatch traces (gpuPath.ts). */
       gpu?: GpuPathReport | null;
-      /** On wasm in 'split' mode: helper workers ready, and how the call was cut. */
+      /** On wasm in 'hybrid' or 'split' mode: helper workers ready, how the call was cut. */
       split?: SplitReport | null;
       problem: string | null;
     }

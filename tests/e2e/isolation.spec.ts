@@ -68,27 +68,41 @@ test('isolated: wasm runs a thread per core, says so, and matches the one-thread
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   const threads = expectedThreads(cores);
 
-  // The default: the batch split across one single-threaded engine worker per core.
+  // The default ('hybrid'): XNNPACK's pool of a thread per core for one image, and a batch split
+  // across one single-threaded helper worker per core.
   const status = await engineReady(page);
   await expect(status).toContainText(line(threads));
   await expect(status).toHaveAttribute('data-isolated', 'true');
   await expect(status).toHaveAttribute('data-threads', String(threads));
   await expect(status).not.toContainText('without the fused');
   console.log(`[isolation] ${cores} cores: ${await status.textContent()}`);
-  // Helpers compute once they have loaded the model.
-  let split = await evaluate(page);
-  for (let i = 0; i < 60 && threads > 1 && split.split?.workers !== threads; i++) {
-    await page.waitForTimeout(1000);
-    split = await evaluate(page);
-  }
   const batch = fixture.class_ids.length;
-  if (threads > 1) {
-    expect(split.split?.workers).toBe(threads);
-    expect(split.split?.lastSplit?.length).toBe(Math.min(threads, batch));
-    expect(split.split?.lastSplit?.reduce((a, b) => a + b, 0)).toBe(batch);
-  }
-  expect(split.kernels).toContain('PlaygroundFusedGroupNorm');
-  expect(maxAbsDiff(split.output, fixture.output)).toBeLessThan(1e-3);
+  /** The fixture's batch, once the helpers compute (they load the model after the engine). */
+  const evaluateSplit = async (engineComputes: boolean) => {
+    let result = await evaluate(page);
+    for (let i = 0; i < 60 && threads > 1 && result.split?.workers !== threads; i++) {
+      await page.waitForTimeout(1000);
+      result = await evaluate(page);
+    }
+    if (threads > 1) {
+      expect(result.split?.workers).toBe(threads);
+      expect(result.split?.lastSplit?.length).toBe(Math.min(threads, batch));
+      expect(result.split?.lastSplit?.reduce((a, b) => a + b, 0)).toBe(batch);
+    }
+    // 'hybrid' hands every slice to the helpers (the engine's profile sees only slicing).
+    if (engineComputes || threads === 1) {
+      expect(result.kernels).toContain('PlaygroundFusedGroupNorm');
+    }
+    expect(maxAbsDiff(result.output, fixture.output)).toBeLessThan(1e-3);
+    return result;
+  };
+  const hybrid = await evaluateSplit(false);
+
+  // ?wasmMode=split: the engine worker computes a slice on one thread beside the helpers.
+  await page.goto('/?debug=1&model=mnist&wasmMode=split');
+  await engineReady(page);
+  await expect(status).toContainText(line(threads));
+  const split = await evaluateSplit(true);
 
   // tfjs's threaded build with XNNPACK's pool (?wasmMode=threads): the fused kernels run on its
   // shared memory.
@@ -106,13 +120,15 @@ test('isolated: wasm runs a thread per core, says so, and matches the one-thread
   await expect(status).toHaveAttribute('data-threads', '1');
   const single = await evaluate(page);
   expect(single.output.length).toBe(split.output.length);
+  const hybridDiff = maxAbsDiff(hybrid.output, single.output);
   const splitDiff = maxAbsDiff(split.output, single.output);
   const threadedDiff = maxAbsDiff(threaded.output, single.output);
   console.log(
-    `[isolation] vs 1 thread: split max |diff| ${splitDiff.toExponential(2)}, ` +
-      `threads max |diff| ${threadedDiff.toExponential(2)}`,
+    `[isolation] vs 1 thread: hybrid max |diff| ${hybridDiff.toExponential(2)}, split ` +
+      `${splitDiff.toExponential(2)}, threads ${threadedDiff.toExponential(2)}`,
   );
   // Float32 everywhere; only the batch each call sees and how XNNPACK splits work may differ.
+  expect(hybridDiff).toBeLessThan(1e-5);
   expect(splitDiff).toBeLessThan(1e-5);
   expect(threadedDiff).toBeLessThan(1e-5);
   expect(errors).toEqual([]);

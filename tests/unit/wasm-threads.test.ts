@@ -14,20 +14,29 @@ import {
   KERNELS_WASM_SHARED_BASE64,
 } from '../../src/engine/kernels/kernelsWasm';
 import { isSharedMemory } from '../../src/engine/kernels/wasmKernels';
-import { splitInput } from '../../bench/workerEngines';
 import { splitLayout, splitSizes } from '../../src/worker/batchSplit';
 
 describe('planWasmThreads', () => {
-  it('takes every core when the page is cross-origin isolated, split across workers', () => {
+  it("takes every core when the page is cross-origin isolated: 'hybrid' by default", () => {
     const plan = planWasmThreads({ crossOriginIsolated: true, hardwareConcurrency: 2 }, null);
     expect(plan).toMatchObject({
       threads: 2,
-      mode: 'split',
+      mode: 'hybrid',
       workers: 2,
-      threadsPerWorker: 1,
+      threadsPerWorker: 2,
       isolated: true,
     });
     expect(plan.why).toBe(
+      "one per core (2 cores); XNNPACK's thread pool for one image, a batch split across " +
+        'workers of one thread each',
+    );
+    const split = planWasmThreads(
+      { crossOriginIsolated: true, hardwareConcurrency: 2 },
+      null,
+      'split',
+    );
+    expect(split).toMatchObject({ threads: 2, mode: 'split', workers: 2, threadsPerWorker: 1 });
+    expect(split.why).toBe(
       'one per core (2 cores); the batch split across workers of one thread each',
     );
     expect(
@@ -44,8 +53,9 @@ describe('planWasmThreads', () => {
     expect(plan).toMatchObject({ threads: 2, mode: 'threads', workers: 1, threadsPerWorker: 2 });
     expect(plan.why).toContain("XNNPACK's thread pool");
     expect(parseWasmMode('threads')).toBe('threads');
-    expect(parseWasmMode(null)).toBe('split');
-    expect(parseWasmMode('bogus')).toBe('split');
+    expect(parseWasmMode('split')).toBe('split');
+    expect(parseWasmMode(null)).toBe('hybrid');
+    expect(parseWasmMode('bogus')).toBe('hybrid');
   });
 
   it('runs one thread, and says why, without isolation', () => {
@@ -183,23 +193,5 @@ describe('the batch split of the engine (src/worker/batchSplit.ts)', () => {
     expect(at.bytes - at.out).toBe(16 * 784 * 4);
     // The helper recovers the capacity from the buffer's size (splitHelper.worker.ts).
     expect((at.bytes - 32) / (8 + 4 + 8 * 784)).toBe(16);
-  });
-});
-
-describe('splitting a batch across engine workers (bench/workerEngines.ts)', () => {
-  it('cuts consecutive, non-empty slices that put the batch back together', () => {
-    const batch = 5;
-    const pixels = 3;
-    const input = {
-      batch,
-      x: Float32Array.from({ length: batch * pixels }, (_, i) => i),
-      timesteps: Float64Array.from({ length: batch }, (_, i) => 10 * i),
-      classes: Int32Array.from({ length: batch }, (_, i) => i),
-    };
-    const parts = splitInput(input, 2);
-    expect(parts.map((p) => p.batch)).toEqual([3, 2]);
-    expect(Array.from(parts[1].classes)).toEqual([3, 4]);
-    expect([...parts[0].x, ...parts[1].x]).toEqual(Array.from(input.x));
-    expect(splitInput({ ...input, batch: 1, x: input.x.slice(0, 3) }, 2).length).toBe(1);
   });
 });

@@ -16,6 +16,7 @@
 // run, 120), BENCH_LEAK_CAP_S (cap on the 500-step tensor check, 90), BENCH_BACKENDS (a comma
 // list to measure only those), BENCH_APP_QUERY (added to every page URL, e.g. threads=1 or
 // wasmMode=threads), BENCH_APP_OUT (the results file, default bench/results-app.json),
+// BENCH_APP_LOAD_REPEATS (N more cold and warm first frames on wasm, for medians),
 // BENCH_APP_ISOLATION=off (serve without COOP/COEP and block service workers: the page is not
 // cross-origin isolated, and wasm runs one thread, as on a host that sends no headers).
 // Prints a table, writes the results file. Exits non-zero only
@@ -42,6 +43,8 @@ const FIRST_STEP_CAP_MS = 30_000;
 const OUT = process.env.BENCH_APP_OUT ?? 'bench/results-app.json';
 const EXTRA_QUERY = process.env.BENCH_APP_QUERY ? `&${process.env.BENCH_APP_QUERY}` : '';
 const ISOLATED = process.env.BENCH_APP_ISOLATION !== 'off';
+/** BENCH_APP_LOAD_REPEATS=N: N more cold + warm loads on wasm, each in a fresh context (medians). */
+const LOAD_REPEATS = Number(process.env.BENCH_APP_LOAD_REPEATS ?? 0);
 /** BENCH_BACKENDS=wasm,webgpu measures only those (for quick checks of the harness). */
 const ONLY = process.env.BENCH_BACKENDS?.split(',').map((b) => b.trim());
 const EXECUTABLE = CHROMIUM_EXECUTABLE;
@@ -321,10 +324,26 @@ async function engineInfo(page) {
   };
 }
 
-/** Opens a new page of `context` on `query` with autostart; resolves at the first x_t frame. */
-async function loadToFirstFrame(context, backend, query, errors, mode = 'autostart') {
+/**
+ * Opens a new page of `context` on `query` with autostart; resolves at the first x_t frame.
+ * `fromOtherSite`: the new page first shows a page of another site (the same server as
+ * `localhost`), as when a user follows a link. Without it the app's navigation starts from
+ * Playwright's about:blank, whose renderer process Chromium reuses for a page without COOP but
+ * must replace for a cross-origin isolated one (a new browsing context group): measured here,
+ * that alone made isolated first frames ~60-90 ms later, a cost a user arriving from another
+ * site pays either way.
+ */
+async function loadToFirstFrame(
+  context,
+  backend,
+  query,
+  errors,
+  mode = 'autostart',
+  fromOtherSite = false,
+) {
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push(e.message));
+  if (fromOtherSite) await page.goto(`http://localhost:${PORT}/models/index.json`);
   // The mode rides in the hash: it is not part of the URL the HTTP cache keys on.
   await page.goto(`${ORIGIN}/?backend=${backend}&${query}${EXTRA_QUERY}#bench=${mode}`);
   const rec = await waitFor(page, (r) => r.t.firstFrame !== undefined, 120_000, 'first frame');
@@ -598,6 +617,10 @@ async function benchBackend(browser, backend) {
       engine,
       cold: loads(cold.t),
       warm: loads(warm.t),
+      repeatedLoads:
+        backend === 'wasm' && LOAD_REPEATS > 0
+          ? await repeatedLoads(browser, backend, LOAD_REPEATS, errors)
+          : null,
       run,
       tensors,
       network: { cold: coldNet, warm: warmNet, afterLoads: await net.summary('run') },
@@ -609,6 +632,34 @@ async function benchBackend(browser, backend) {
   } finally {
     await context.close();
   }
+}
+
+/**
+ * First frames of `n` more cold + warm load pairs, each pair in a fresh context (empty HTTP
+ * cache), each load arriving from another site (loadToFirstFrame): single loads vary by ~100 ms
+ * on a loaded 2-core machine, medians less.
+ */
+async function repeatedLoads(browser, backend, n, errors) {
+  const cold = [];
+  const warm = [];
+  for (let i = 0; i < n; i++) {
+    const context = await browser.newContext(ISOLATED ? {} : { serviceWorkers: 'block' });
+    await context.addInitScript(pageRecorder);
+    try {
+      for (const [list, mode] of [
+        [cold, 'autostart-paused'],
+        [warm, 'autostart-paused'],
+      ]) {
+        const load = await loadToFirstFrame(context, backend, LEAK_QUERY, errors, mode, true);
+        list.push(round(load.t.firstFrame, 0));
+        await stopRun(load.page);
+        await load.page.close();
+      }
+    } finally {
+      await context.close();
+    }
+  }
+  return { cold, warm, coldMedianMs: median(cold), warmMedianMs: median(warm) };
 }
 
 // ---------------------------------------------------------------------------------------------

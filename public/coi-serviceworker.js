@@ -70,6 +70,8 @@ if (typeof window === 'undefined') {
     };
     navigator.serviceWorker.register(script).then(
       (registration) => {
+        // No registration (service workers blocked by the browser or a policy): stay as we are.
+        if (!registration) return;
         // Controlled already (the worker was installed by an earlier visit, but this response
         // came from the network or HTTP cache without the headers): reload through it.
         if (navigator.serviceWorker.controller) {

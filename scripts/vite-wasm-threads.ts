@@ -117,6 +117,37 @@ function redirectTfjsWasm(): Plugin {
   };
 }
 
+/** The threaded build's glue starts 8 thread workers, whatever the threads asked for. */
+const POOL_SIZE_SOURCE = 'var pthreadPoolSize=8;';
+const THREADED_GLUE = /tfjs-backend-wasm\/wasm-out\/tfjs-backend-wasm-threaded-simd\.js$/;
+
+/**
+ * Lets the threaded build's factory take the size of Emscripten's pre-started pool of thread
+ * workers from its config (`pthreadPoolSize`, set by src/engine/wasmBackend.ts to the threads
+ * XNNPACK will use): the published glue always starts 8, and the backend waits for all of them to
+ * load before it runs, which on a 2-core machine delayed the engine's start by ~150-250 ms
+ * (bench/app.mjs, isolated against not). Applies to the bundled factory (`vite build`; the dev
+ * server's pre-bundled copy keeps 8). Fails the build if tfjs changes the line.
+ */
+function threadPoolSize(): Plugin {
+  return {
+    name: 'tfjs-backend-wasm-pool-size',
+    transform(code, id) {
+      if (!THREADED_GLUE.test(id.split('?')[0])) return undefined;
+      if (!code.includes(POOL_SIZE_SOURCE)) {
+        throw new Error(`${id}: '${POOL_SIZE_SOURCE}' not found (tfjs-backend-wasm changed?)`);
+      }
+      return {
+        code: code.replace(
+          POOL_SIZE_SOURCE,
+          'var pthreadPoolSize=Module["pthreadPoolSize"]>0?Module["pthreadPoolSize"]:8;',
+        ),
+        map: null,
+      };
+    },
+  };
+}
+
 /**
  * Multi-threaded tfjs wasm for the app and the bench page (add to `plugins` and to
  * `worker.plugins`): the redirect above, and `virtual:tfjs-wasm-threads` with `glueUrl`
@@ -145,5 +176,5 @@ export function tfjsWasmThreads(): PluginOption {
       },
     },
   });
-  return [redirectTfjsWasm(), files];
+  return [redirectTfjsWasm(), threadPoolSize(), files];
 }

@@ -99,7 +99,10 @@ async function createBackend(files: WasmFiles, threads: number): Promise<tf.Kern
         : files.plain;
   const { module } = await instantiate(threaded ? threadedFactory : plainFactory, {
     locateFile: (path: string) => (path.endsWith('.worker.js') ? files.pthreadWorker : wasmUrl),
-    ...(threaded ? { mainScriptUrlOrBlob: files.glue } : {}),
+    // Emscripten's pool of thread workers, started before the backend runs: the threads XNNPACK
+    // uses besides this one (scripts/vite-wasm-threads.ts makes the glue read it; a thread
+    // beyond the pool would get a worker made on demand).
+    ...(threaded ? { mainScriptUrlOrBlob: files.glue, pthreadPoolSize: threads - 1 } : {}),
     instantiateWasm: (imports: WasmImports, receive: ReceiveInstance) => {
       // tfjs sizes XNNPACK's pool as min(asked, 8, hardwareConcurrency / 2), the core count
       // coming from this import (read once, by the module's static constructor on this thread):

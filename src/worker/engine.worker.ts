@@ -66,11 +66,15 @@ let threadPlan: WasmThreadPlan = planWasmThreads(
 );
 /**
  * In 'hybrid' and 'split' modes on wasm: the helper workers that compute slices of each call of
- * two or more images (batchSplit.ts).
- * Started once the first model has loaded and warmed up, so that they do not compete with the
- * engine for the cores before the first frame; until they are ready, calls run here whole.
+ * two or more images (batchSplit.ts). Started (or switched to the model) right after the first
+ * such call, which runs here whole, as every call does until they are ready: so they do not
+ * compete with the engine for the cores before the first frame (measured with bench/app.mjs:
+ * started after the warm-up, they delayed it by ~100 ms on 2 cores), and runs of one image never
+ * start them.
  */
 let splitter: BatchSplitter | null = null;
+/** The model the helpers were last asked to load (null: none yet). */
+let helperModelId: string | null = null;
 
 const splitPlanned = (backend: string | undefined) =>
   backend === 'wasm' &&
@@ -83,6 +87,7 @@ function splitHelpers(): BatchSplitter | null {
   if (!splitPlanned(tf.getBackend())) {
     splitter?.stop();
     splitter = null;
+    helperModelId = null;
     return null;
   }
   // 'split': the engine computes a slice on its one thread; 'hybrid': one helper per thread
@@ -96,13 +101,24 @@ function splitHelpers(): BatchSplitter | null {
   return splitter;
 }
 
-/** `model` (loaded as `id`) with its calls cut across the split helpers whenever they run. */
-function splitDenoiser(model: DenoiseModel, id: string): DenoiseModel {
+/**
+ * `model` (loaded as `id` from `url`) with its calls of two or more images cut across the split
+ * helpers whenever they compute; the first such call has them load the model, once it is done.
+ */
+function splitDenoiser(model: DenoiseModel, id: string, url: string): DenoiseModel {
   const split = Object.create(model) as DenoiseModel;
-  split.predict = (x, timesteps, classes) =>
-    splitter
+  split.predict = (x, timesteps, classes) => {
+    if (x.shape[0] >= 2 && helperModelId !== id && splitPlanned(tf.getBackend())) {
+      helperModelId = id;
+      // After this call and the frame it makes: a new task of this worker's event loop.
+      setTimeout(() => {
+        if (helperModelId === id) splitHelpers()?.loadModel(id, url);
+      }, 0);
+    }
+    return splitter
       ? splitter.predict(model, id, x, timesteps, classes)
       : model.predict(x, timesteps, classes);
+  };
   return split;
 }
 
@@ -256,7 +272,7 @@ async function loadModel(id: string, url: string, warmUpBatch = 2): Promise<void
     // On WebGPU: batches split to the adapter's limits, every call traced (gpuPath.ts).
     loaded.runModel.denoiser = gpuDenoiser(loaded.runModel.denoiser, id);
     // On wasm with every core: each call's batch cut across the helper workers (batchSplit.ts).
-    loaded.runModel.denoiser = splitDenoiser(loaded.runModel.denoiser, id);
+    loaded.runModel.denoiser = splitDenoiser(loaded.runModel.denoiser, id, url);
     await runs.setModel(loaded.runModel);
     model?.dispose();
     model = loaded;
@@ -290,8 +306,6 @@ async function loadModel(id: string, url: string, warmUpBatch = 2): Promise<void
   } catch {
     // See above.
   }
-  // Only now the split helpers start (or switch to this model): see `splitter`.
-  if (model === loaded) splitHelpers()?.loadModel(id, url);
 }
 
 function handle(message: ToWorker): Promise<void> | void {

@@ -3,20 +3,11 @@
 // largest tensor per image, splits a batch larger than the adapter could bind (here made to look
 // small with debug=1&gpuBufferLimit) into calls that fit, with the same outputs, and keeps a trace
 // of each call's dispatches. shader-f16 is not offered by SwiftShader: the plan says float32.
-import { readFileSync } from 'node:fs';
+import { evaluateFixture, maxAbsDiff, readParityFixture } from './parityFixture';
 import { expect, test, type Page } from '@playwright/test';
 import type { GpuPathReport } from '../../src/worker/gpuPath';
 
-interface ParityFixture {
-  x_t: number[];
-  timesteps: number[];
-  class_ids: number[];
-  output: number[];
-}
-
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/parity-mnist.json', import.meta.url), 'utf8'),
-) as ParityFixture;
+const fixture = readParityFixture('mnist');
 
 async function evaluate(page: Page) {
   const status = page.getByTestId('backend-name');
@@ -25,13 +16,8 @@ async function evaluate(page: Page) {
   await expect(page.getByRole('button', { name: 'Generate', exact: true })).toBeEnabled({
     timeout: 120_000,
   });
-  const result = await page.evaluate(({ x, t, c }) => window.__playground!.evaluate(x, t, c), {
-    x: fixture.x_t,
-    t: fixture.timesteps,
-    c: fixture.class_ids,
-  });
-  let worst = 0;
-  result.output.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - fixture.output[i]))));
+  const result = await evaluateFixture(page, fixture);
+  const worst = maxAbsDiff(result.output, fixture.output);
   return { ...result, worst, gpu: result.gpu as GpuPathReport };
 }
 

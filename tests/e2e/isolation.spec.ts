@@ -3,19 +3,10 @@
 // wasm with one thread per core and says so, and its outputs are the one-thread engine's. Without
 // the headers (and without the fallback service worker) it runs one thread and says why; with
 // the service worker and no headers, it is isolated again after one reload.
-import { readFileSync } from 'node:fs';
+import { evaluateFixture, maxAbsDiff, readParityFixture } from './parityFixture';
 import { expect, test, type Page } from '@playwright/test';
 
-interface ParityFixture {
-  x_t: number[];
-  timesteps: number[];
-  class_ids: number[];
-  output: number[];
-}
-
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/parity-mnist.json', import.meta.url), 'utf8'),
-) as ParityFixture;
+const fixture = readParityFixture('mnist');
 
 const ISOLATION_HEADERS = [
   'cross-origin-opener-policy',
@@ -38,15 +29,8 @@ async function evaluate(page: Page) {
   await expect(page.getByRole('button', { name: 'Generate', exact: true })).toBeEnabled({
     timeout: 90_000,
   });
-  return page.evaluate(({ x, t, c }) => window.__playground!.evaluate(x, t, c), {
-    x: fixture.x_t,
-    t: fixture.timesteps,
-    c: fixture.class_ids,
-  });
+  return evaluateFixture(page, fixture);
 }
-
-const maxAbsDiff = (a: number[], b: number[]) =>
-  a.reduce((worst, v, i) => Math.max(worst, Math.abs(v - b[i])), 0);
 
 /** wasm threads are checked in the default project (the flag changes nothing for wasm). */
 const defaultProjectOnly = (name: string) =>

@@ -3,19 +3,12 @@
 // training/export.py). The unit tests prove the same in Node on cpu and wasm; this proves it for
 // the code paths only a browser has: WebGL, and WebGPU (on SwiftShader here), and the wasm
 // backend with the fused kernels as bundled into the worker.
-import { readFileSync } from 'node:fs';
+import { evaluateFixture, maxAbsDiff, readParityFixture } from './parityFixture';
 import { expect, test } from '@playwright/test';
 
 // Same tolerance and reasoning as tests/unit/model-parity.test.ts: float32 on both sides, only
 // the summation order differs (~1e-5); a port error shows up as O(0.1-1).
 const TOLERANCE = 1e-3;
-
-interface ParityFixture {
-  x_t: number[];
-  timesteps: number[];
-  class_ids: number[];
-  output: number[];
-}
 
 // fused: whether the playground's fused GroupNorm kernel (src/engine/kernels) runs there.
 const CASES = [
@@ -25,9 +18,7 @@ const CASES = [
 ] as const;
 
 for (const model of ['mnist', 'fashion-mnist', 'mnist-linear']) {
-  const fixture = JSON.parse(
-    readFileSync(new URL(`../fixtures/parity-${model}.json`, import.meta.url), 'utf8'),
-  ) as ParityFixture;
+  const fixture = readParityFixture(model);
 
   for (const { backend, project, fused } of CASES) {
     test(`${model} on ${backend} matches PyTorch within ${TOLERANCE}`, async ({
@@ -46,16 +37,11 @@ for (const model of ['mnist', 'fashion-mnist', 'mnist-linear']) {
       await expect(page.getByRole('button', { name: 'Generate', exact: true })).toBeEnabled({
         timeout: 60_000,
       });
-      const result = await page.evaluate(({ x, t, c }) => window.__playground!.evaluate(x, t, c), {
-        x: fixture.x_t,
-        t: fixture.timesteps,
-        c: fixture.class_ids,
-      });
+      const result = await evaluateFixture(page, fixture);
       expect(result.backend).toBe(backend);
       expect(result.kernels.includes('PlaygroundFusedGroupNorm')).toBe(fused);
       expect(result.output.length).toBe(fixture.output.length);
-      let worst = 0;
-      result.output.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - fixture.output[i]))));
+      const worst = maxAbsDiff(result.output, fixture.output);
       console.log(
         `[parity ${model} ${backend} in the browser] max |diff| = ${worst.toExponential(2)}`,
       );

@@ -56,8 +56,8 @@ interface Cell {
   /**
    * parts=workers (wasm, more than one thread): ours in an engine worker as the app runs it,
    * with XNNPACK's pool of every thread (oursWorker, ?wasmMode=threads in the app), and with the
-   * batch split across single-threaded helper workers (oursSplit, the app's default). Both
-   * include posting inputs and outputs between page and worker.
+   * batch split across single-threaded helper workers (oursSplit, ?wasmMode=split). All three
+   * (oursHybrid below too) include posting inputs and outputs between page and worker.
    */
   oursWorker?: Side | null;
   oursSplit?: Side | null;

@@ -55,14 +55,13 @@ self.onmessage = async (event: MessageEvent<ToEngineWorker>) => {
       const { card, unet } = await fetchModel(m.modelUrl);
       denoiser = runModelFromUNet(unet, card).denoiser;
       if (m.mode !== 'threads' && m.threads > 1) {
-        const engineComputes = m.mode === 'split';
-        splitter = new BatchSplitter(
-          engineComputes ? m.threads - 1 : m.threads,
+        splitter = BatchSplitter.forMode(
+          m.mode,
+          m.threads,
           () =>
             new Worker(new URL('../src/worker/splitHelper.worker.ts', import.meta.url), {
               type: 'module',
             }),
-          engineComputes,
         );
         splitter.loadModel('bench', m.modelUrl);
         denoiser = splitter.wrap(denoiser, 'bench');

@@ -46,6 +46,14 @@ export type ToSplitHelper =
 export type FromSplitHelper =
   { type: 'ready'; id: string } | { type: 'failed'; id: string | null; message: string };
 
+/**
+ * How many images a helper buffer of `bytes` bytes holds (the inverse of splitLayout): the helper
+ * reads its capacity off the buffer it was given.
+ */
+export function splitCapacity(bytes: number, pixels: number): number {
+  return (bytes - CTRL_WORDS * 4) / (8 + 4 + 2 * pixels * 4);
+}
+
 /** How long the engine waits for a helper before computing its slice itself. */
 const HELPER_TIMEOUT_MS = 60_000;
 
@@ -111,6 +119,16 @@ export interface SplitReport {
 }
 
 export class BatchSplitter {
+  /**
+   * The helpers for a plan of `threads` threads used the `mode` way (engine/wasmThreads.ts):
+   * 'split', the engine computes a slice on its one thread beside threads - 1 helpers; 'hybrid',
+   * one helper per thread while the engine, whose thread pool runs the calls of one image, waits.
+   */
+  static forMode(mode: 'split' | 'hybrid', threads: number, create: () => Worker): BatchSplitter {
+    const engineComputes = mode === 'split';
+    return new BatchSplitter(engineComputes ? threads - 1 : threads, create, engineComputes);
+  }
+
   private readonly helpers: Helper[];
   private modelId: string | null = null;
   private lastSplit: number[] | null = null;

@@ -90,13 +90,10 @@ function splitHelpers(): BatchSplitter | null {
     helperModelId = null;
     return null;
   }
-  // 'split': the engine computes a slice on its one thread; 'hybrid': one helper per thread
-  // while the engine, whose thread pool runs the calls of one image, waits.
-  const engineComputes = threadPlan.mode === 'split';
-  splitter ??= new BatchSplitter(
-    engineComputes ? threadPlan.workers - 1 : threadPlan.workers,
+  splitter ??= BatchSplitter.forMode(
+    threadPlan.mode === 'split' ? 'split' : 'hybrid',
+    threadPlan.threads,
     () => new Worker(new URL('./splitHelper.worker.ts', import.meta.url), { type: 'module' }),
-    engineComputes,
   );
   return splitter;
 }
@@ -171,7 +168,7 @@ async function startBackend(): Promise<Ready> {
   const gpu = (self.navigator as Navigator & { gpu?: GpuLike }).gpu;
   const adapter = await probeWebGpu(gpu);
   // Read when the wasm backend is created: XNNPACK's pool in 'threads' and 'hybrid' modes.
-  setThreadsCount(threadPlan.mode === 'split' ? 1 : threadPlan.threads);
+  setThreadsCount(threadPlan.threadsPerWorker);
   const active = await initBackend(planBackends(adapter, backendOverride));
   attachGpuTrace();
   if (!splitPlanned(active.name)) splitHelpers(); // stops helpers of an earlier backend

@@ -7,7 +7,13 @@ import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../engine/backend';
 import type { DenoiseModel } from '../engine/denoiser';
 import { fetchModel, runModelFromUNet, type UNet } from '../engine/model';
-import { CTRL, splitLayout, type FromSplitHelper, type ToSplitHelper } from './batchSplit';
+import {
+  CTRL,
+  splitCapacity,
+  splitLayout,
+  type FromSplitHelper,
+  type ToSplitHelper,
+} from './batchSplit';
 import { TFJS_WASM_PATHS } from './wasmPaths';
 
 setWasmPaths(TFJS_WASM_PATHS);
@@ -52,8 +58,7 @@ function run(seq: number): void {
       Atomics.load(ctrl, CTRL.channels),
     ];
     const pixels = shape[1] * shape[2] * shape[3];
-    const capacity = (buffer.byteLength - 32) / (8 + 4 + 8 * pixels);
-    const at = splitLayout(capacity, pixels);
+    const at = splitLayout(splitCapacity(buffer.byteLength, pixels), pixels);
     const timesteps = Array.from(new Float64Array(buffer, at.timesteps, n));
     const classes = Array.from(new Int32Array(buffer, at.classes, n));
     const x = new Float32Array(buffer, at.x, n * pixels).slice();

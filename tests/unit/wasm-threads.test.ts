@@ -14,7 +14,7 @@ import {
   KERNELS_WASM_SHARED_BASE64,
 } from '../../src/engine/kernels/kernelsWasm';
 import { isSharedMemory } from '../../src/engine/kernels/wasmKernels';
-import { splitLayout, splitSizes } from '../../src/worker/batchSplit';
+import { splitCapacity, splitLayout, splitSizes } from '../../src/worker/batchSplit';
 
 describe('planWasmThreads', () => {
   it("takes every core when the page is cross-origin isolated: 'hybrid' by default", () => {
@@ -193,5 +193,6 @@ describe('the batch split of the engine (src/worker/batchSplit.ts)', () => {
     expect(at.bytes - at.out).toBe(16 * 784 * 4);
     // The helper recovers the capacity from the buffer's size (splitHelper.worker.ts).
     expect((at.bytes - 32) / (8 + 4 + 8 * 784)).toBe(16);
+    expect(splitCapacity(at.bytes, 784)).toBe(16);
   });
 });
